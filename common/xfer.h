@@ -1,0 +1,183 @@
+/* The transfer engine: one TFTP transfer as a state machine with no I/O.
+ *
+ * The host feeds it packets that came from the peer's TID and timer ticks
+ * with the current monotonic time; the engine answers through callbacks:
+ * packets to send, file bytes to read or write at absolute offsets. Between
+ * calls the host asks for the next deadline and the status.
+ *
+ * Roles:
+ *   sender   = server RRQ, client put
+ *   receiver = server WRQ, client get
+ * The client side also sends the request and handles the first reply (OACK,
+ * DATA 1, ACK 0 or ERROR); the server side starts with OACK, DATA 1 or ACK 0.
+ *
+ * Block numbers are 64-bit inside and their low 16 bits on the wire, so any
+ * file size works (the wire number wraps 65535 -> 0).
+ */
+#ifndef TFTP_XFER_H
+#define TFTP_XFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "netascii.h"
+#include "options.h"
+#include "packet.h"
+
+enum tftp_role {
+	TFTP_ROLE_SENDER,
+	TFTP_ROLE_RECEIVER,
+};
+
+enum tftp_xfer_state {
+	TFTP_XS_INIT = 0,     /* configured, nothing sent */
+	TFTP_XS_REQUEST,      /* client: RRQ/WRQ sent, waiting for the first reply */
+	TFTP_XS_OACK_SENT,    /* server: OACK sent, waiting for ACK 0 / DATA 1 */
+	TFTP_XS_SENDING,      /* sender: window(s) in flight */
+	TFTP_XS_RECEIVING,    /* receiver: ACKed up to some block, waiting for DATA */
+	TFTP_XS_DALLY,        /* receiver: all data in, re-ACK a repeated last block */
+	TFTP_XS_DONE,         /* finished successfully */
+	TFTP_XS_FAILED,       /* finished with an error (see err) */
+};
+const char *tftp_xfer_state_name(enum tftp_xfer_state s);
+
+/* An error the engine reports, or that a callback returns. */
+struct tftp_err {
+	uint16_t code;       /* enum tftp_errcode */
+	char msg[128];
+};
+
+struct tftp_xfer_io {
+	void *ctx;
+	/* Send one datagram to the peer. A failure is treated like a loss. */
+	int (*send)(void *ctx, const uint8_t *pkt, size_t len);
+	/* Sender: read up to len bytes at file offset off into buf. Returns the
+	 * count (less than len only at end of file) or -1 with *err filled. */
+	long (*read)(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		     struct tftp_err *err);
+	/* Receiver: write len bytes at file offset off; called in order, each
+	 * byte once. Returns 0, or -1 with *err filled (e.g. code 3 disk full). */
+	int (*write)(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		     struct tftp_err *err);
+};
+
+struct tftp_xfer_config {
+	enum tftp_role role;
+	int is_client;
+	enum tftp_mode mode;
+	/* Client: the request's file name (copied). */
+	const char *filename;
+	/* Server: the accepted options (an OACK is sent iff present != 0).
+	 * Client: the options to request (tsize for a put must hold the size). */
+	struct tftp_opts opts;
+	/* Retransmission. Without a negotiated timeout option the engine adapts
+	 * its retransmit timeout to the measured round trip, between rto_min_ms
+	 * and timeout_ms; each timeout doubles it (up to timeout_ms). With the
+	 * option, the timeout is exactly the negotiated one (RFC 2349). */
+	uint32_t timeout_ms;   /* default 1000 */
+	uint32_t rto_min_ms;   /* default 10; = timeout_ms disables adaptation */
+	uint32_t max_retries;  /* consecutive timeouts before giving up; default 5 */
+	/* Receiver: how long to linger after the final ACK, re-ACKing a repeated
+	 * last block. 0 = finish at once. */
+	uint32_t dally_ms;
+	/* Receiver: refuse with ERROR 3 past this many file bytes (0 = none). */
+	uint64_t max_bytes;
+	const struct tftp_log *log; /* may be NULL */
+};
+
+struct tftp_xfer_stats {
+	uint64_t bytes;        /* file bytes read or written */
+	uint64_t blocks;       /* distinct DATA blocks sent or received */
+	uint64_t packets_sent;
+	uint64_t retransmits;  /* packets sent again after a timeout or gap */
+	uint64_t duplicates;   /* DATA or ACK received again */
+	uint64_t start_ms, end_ms;
+};
+
+/* Netascii sender: where each block of the window starts in the file, so a
+ * window can be regenerated after a loss without keeping its bytes. */
+struct tftp_nascii_mark {
+	uint64_t block;
+	uint64_t file_off;
+	struct tftp_nascii_enc enc;
+};
+
+struct tftp_xfer {
+	struct tftp_xfer_config cfg;
+	struct tftp_xfer_io io;
+	enum tftp_xfer_state state;
+	char *filename;
+
+	/* Effective parameters (after negotiation). */
+	uint32_t blksize;
+	uint32_t window;
+	struct tftp_opts agreed;    /* options in force (client: from OACK) */
+	int fixed_timeout;          /* timeout option in force: no adaptation */
+
+	/* Sender: blocks [base, next) are in flight; base-1 is acknowledged.
+	 * last is the final block number once known (0: not yet). */
+	uint64_t base, next, last;
+	/* Receiver: the next block wanted; blocks < expected are written. */
+	uint64_t expected;
+	uint32_t since_ack;         /* in-order blocks since the last ACK sent */
+	int gap_acked;              /* a gap ACK was sent and nothing came since */
+	int dup_acked;              /* a duplicate was re-ACKed since progress */
+	uint64_t file_off;          /* receiver: next write offset */
+	int final_seen;
+
+	/* Timers (monotonic ms). */
+	uint64_t deadline;          /* UINT64_MAX: none */
+	uint64_t sent_at;           /* when the packet(s) now awaited went out */
+	int sent_retx;              /* ... and whether that was a retransmission */
+	uint32_t rto_ms;
+	uint32_t srtt_ms8, rttvar_ms4; /* RFC 6298 estimator, scaled */
+	int have_rtt;
+	uint32_t retries;
+
+	/* One packet buffer, blksize + 4 (grown on negotiation). */
+	uint8_t *pkt;
+	size_t pktcap;
+	size_t last_len;            /* receiver/control: last packet, for resend */
+
+	/* netascii */
+	struct tftp_nascii_dec dec;
+	struct tftp_nascii_mark *marks; /* ring of window + 1 */
+	size_t nmarks;
+	uint8_t *scratch;           /* blksize (+1) bytes */
+
+	struct tftp_err err;
+	int err_from_peer;          /* the peer sent the ERROR */
+	int err_on_request;         /* client: ERROR answered the request itself */
+	struct tftp_xfer_stats stats;
+};
+
+/* Set up; returns 0, or -1 (out of memory or an invalid config). */
+int tftp_xfer_init(struct tftp_xfer *x, const struct tftp_xfer_config *cfg,
+		   const struct tftp_xfer_io *io);
+void tftp_xfer_free(struct tftp_xfer *x);
+
+/* Send the first packet: the client's request, or the server's OACK, DATA 1
+ * (read) or ACK 0 (write). */
+void tftp_xfer_start(struct tftp_xfer *x, uint64_t now_ms);
+/* A datagram from the peer's TID. */
+void tftp_xfer_input(struct tftp_xfer *x, const uint8_t *pkt, size_t len,
+		     uint64_t now_ms);
+/* Call when now_ms >= tftp_xfer_deadline(x). */
+void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms);
+/* Abort from the host (shutdown, interrupt, local policy): sends ERROR code
+ * with msg (NULL: default) to the peer and fails. */
+void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
+		     uint64_t now_ms);
+
+/* Next time tftp_xfer_tick wants to run; UINT64_MAX when nothing is due. */
+uint64_t tftp_xfer_deadline(const struct tftp_xfer *x);
+/* DONE or FAILED: nothing more will be sent; the host may free it. */
+int tftp_xfer_finished(const struct tftp_xfer *x);
+/* Receiver: every byte is written (DALLY or DONE): commit the file now. */
+int tftp_xfer_data_complete(const struct tftp_xfer *x);
+/* The transfer size, if known: the tsize from an OACK (client get) or the
+ * configured one. Returns 0 and sets *size, or -1. */
+int tftp_xfer_tsize(const struct tftp_xfer *x, uint64_t *size);
+
+#endif
