@@ -130,10 +130,12 @@ struct tftp_xfer {
 	uint64_t deadline;          /* UINT64_MAX: none */
 	uint64_t sent_at;           /* when the packet(s) now awaited went out */
 	int sent_retx;              /* ... and whether that was a retransmission */
-	uint32_t rto_ms;
-	uint32_t srtt_ms8, rttvar_ms4; /* RFC 6298 estimator, scaled */
+	uint32_t rto_ms;            /* current retransmit timeout */
+	uint32_t srtt_ms, rttvar_ms; /* RFC 6298 round-trip estimator */
 	int have_rtt;
-	uint32_t retries;
+	uint32_t retries;           /* consecutive timeouts without progress */
+	int acked_any;              /* sender: the peer has acknowledged something */
+	uint64_t hi_sent;           /* sender: highest block sent so far */
 
 	/* One packet buffer, blksize + 4 (grown on negotiation). */
 	uint8_t *pkt;

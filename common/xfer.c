@@ -1,0 +1,732 @@
+/* The transfer engine. See xfer.h for the contract; the comments here
+ * explain the protocol decisions. */
+#include "xfer.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_DEADLINE UINT64_MAX
+
+static const char *const state_names[] = {
+	[TFTP_XS_INIT] = "init",
+	[TFTP_XS_REQUEST] = "request",
+	[TFTP_XS_OACK_SENT] = "oack-sent",
+	[TFTP_XS_SENDING] = "sending",
+	[TFTP_XS_RECEIVING] = "receiving",
+	[TFTP_XS_DALLY] = "dally",
+	[TFTP_XS_DONE] = "done",
+	[TFTP_XS_FAILED] = "failed",
+};
+
+const char *tftp_xfer_state_name(enum tftp_xfer_state s)
+{
+	if ((unsigned)s < sizeof(state_names) / sizeof(state_names[0]))
+		return state_names[s];
+	return "?";
+}
+
+/* Every state change goes through here so a debug log shows the path. */
+static void set_state(struct tftp_xfer *x, enum tftp_xfer_state s)
+{
+	if (x->state == s)
+		return;
+	tftp_logf(x->cfg.log, TFTP_LOG_TRACE, "xfer %s -> %s",
+		  tftp_xfer_state_name(x->state), tftp_xfer_state_name(s));
+	x->state = s;
+}
+
+/* ---- buffers and parameters ------------------------------------------- */
+
+static int grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (*cap >= need)
+		return 0;
+	uint8_t *p = realloc(*buf, need);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = need;
+	return 0;
+}
+
+/* Put the negotiated (or default) parameters in force and size the buffers
+ * for them. o == NULL means plain RFC 1350. */
+static int apply_opts(struct tftp_xfer *x, const struct tftp_opts *o)
+{
+	static const struct tftp_opts none;
+	if (!o)
+		o = &none;
+	x->agreed = *o;
+	x->blksize = (o->present & TFTP_OPT_BLKSIZE) ? o->blksize
+						     : TFTP_BLKSIZE_DEFAULT;
+	x->window = (o->present & TFTP_OPT_WINDOWSIZE) ? o->windowsize : 1;
+	x->fixed_timeout = (o->present & TFTP_OPT_TIMEOUT) != 0;
+	if (x->fixed_timeout)
+		x->rto_ms = o->timeout * 1000u;
+	if (grow(&x->pkt, &x->pktcap, x->blksize + TFTP_HDR_LEN) < 0)
+		return -1;
+	if (x->cfg.mode != TFTP_MODE_NETASCII)
+		return 0;
+	size_t scratch_cap = 0;
+	free(x->scratch);
+	x->scratch = NULL;
+	if (grow(&x->scratch, &scratch_cap, x->blksize + 1u) < 0)
+		return -1;
+	if (x->cfg.role == TFTP_ROLE_SENDER) {
+		free(x->marks);
+		x->nmarks = (size_t)x->window + 1u;
+		x->marks = calloc(x->nmarks, sizeof(*x->marks));
+		if (!x->marks)
+			return -1;
+		x->marks[1 % x->nmarks].block = 1;
+		tftp_nascii_enc_init(&x->marks[1 % x->nmarks].enc);
+	}
+	return 0;
+}
+
+/* The receiver waits longer than the sender before repeating itself: the
+ * sender knows best when a window is lost and should act first. */
+static uint32_t wait_ms(const struct tftp_xfer *x)
+{
+	if (x->fixed_timeout || x->cfg.role == TFTP_ROLE_SENDER)
+		return x->rto_ms;
+	uint32_t t = x->rto_ms * 2u;
+	return t < x->cfg.timeout_ms ? t : x->cfg.timeout_ms;
+}
+
+static void arm(struct tftp_xfer *x, uint64_t now, int retx)
+{
+	x->sent_at = now;
+	x->sent_retx = retx;
+	x->deadline = now + wait_ms(x);
+}
+
+/* RFC 6298 in whole milliseconds; loopback samples of 0 ms simply pin the
+ * timeout to rto_min_ms. Karn: callers pass only samples of packets that
+ * were not retransmitted. */
+static void rtt_sample(struct tftp_xfer *x, uint64_t now)
+{
+	if (x->fixed_timeout || x->sent_retx || now < x->sent_at)
+		return;
+	uint64_t r64 = now - x->sent_at;
+	uint32_t r = r64 > 60000u ? 60000u : (uint32_t)r64;
+	if (!x->have_rtt) {
+		x->srtt_ms = r;
+		x->rttvar_ms = r / 2u;
+		x->have_rtt = 1;
+	} else {
+		uint32_t d = x->srtt_ms > r ? x->srtt_ms - r : r - x->srtt_ms;
+		x->rttvar_ms = (3u * x->rttvar_ms + d) / 4u;
+		x->srtt_ms = (7u * x->srtt_ms + r) / 8u;
+	}
+	x->sent_retx = 1; /* one sample per packet awaited */
+	uint32_t rto = x->srtt_ms + (x->rttvar_ms * 4u > 1u ? x->rttvar_ms * 4u : 1u);
+	if (rto < x->cfg.rto_min_ms)
+		rto = x->cfg.rto_min_ms;
+	if (rto > x->cfg.timeout_ms)
+		rto = x->cfg.timeout_ms;
+	x->rto_ms = rto;
+}
+
+static void backoff(struct tftp_xfer *x)
+{
+	if (x->fixed_timeout)
+		return;
+	uint32_t t = x->rto_ms * 2u;
+	x->rto_ms = t < x->cfg.timeout_ms ? t : x->cfg.timeout_ms;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void send_pkt(struct tftp_xfer *x, const uint8_t *p, size_t len)
+{
+	x->stats.packets_sent++;
+	/* A failed send is a lost packet: the timer recovers from it. */
+	(void)x->io.send(x->io.ctx, p, len);
+}
+
+/* Control packets (request, OACK, ACK) live in pkt so a timeout can repeat
+ * them verbatim: "retransmit = resend the last packet". */
+static void send_ctl(struct tftp_xfer *x, size_t len)
+{
+	x->last_len = len;
+	send_pkt(x, x->pkt, len);
+}
+
+static void send_ack(struct tftp_xfer *x, uint64_t block)
+{
+	send_ctl(x, tftp_build_ack(x->pkt, x->pktcap, (uint16_t)block));
+}
+
+static void finish(struct tftp_xfer *x, enum tftp_xfer_state s, uint64_t now)
+{
+	set_state(x, s);
+	x->deadline = NO_DEADLINE;
+	x->stats.end_ms = now;
+}
+
+static void set_err(struct tftp_xfer *x, uint16_t code, const char *msg)
+{
+	x->err.code = code;
+	snprintf(x->err.msg, sizeof(x->err.msg), "%s",
+		 msg ? msg : tftp_errcode_message(code));
+}
+
+/* Fail locally and tell the peer. */
+static void fail_send(struct tftp_xfer *x, uint16_t code, const char *msg,
+		      uint64_t now)
+{
+	set_err(x, code, msg);
+	uint8_t buf[4 + sizeof(x->err.msg)];
+	size_t len = tftp_build_error(buf, sizeof(buf), code, x->err.msg);
+	if (len)
+		send_pkt(x, buf, len);
+	finish(x, TFTP_XS_FAILED, now);
+}
+
+/* ---- sender -------------------------------------------------------------- */
+
+/* Octet: the block is read straight into the packet, by offset, so a lost
+ * window is regenerated from the file rather than kept in memory. */
+static long fill_octet(struct tftp_xfer *x, uint64_t block)
+{
+	uint64_t off = (block - 1u) * x->blksize;
+	return x->io.read(x->io.ctx, off, x->pkt + TFTP_HDR_LEN, x->blksize,
+			  &x->err);
+}
+
+/* Netascii: the encoded stream has no fixed mapping to file offsets, so the
+ * file offset and encoder state at the start of each block of the window
+ * are kept in a ring (window + 1 marks) to regenerate any of them. */
+static long fill_netascii(struct tftp_xfer *x, uint64_t block)
+{
+	struct tftp_nascii_mark *m = &x->marks[block % x->nmarks];
+	if (m->block != block) {
+		set_err(x, TFTP_ERR_UNDEF, "netascii position lost");
+		return -1;
+	}
+	uint64_t foff = m->file_off;
+	struct tftp_nascii_enc enc = m->enc;
+	uint8_t *out = x->pkt + TFTP_HDR_LEN;
+	size_t len = 0;
+	while (len < x->blksize) {
+		/* Every input byte encodes to at least one output byte, so
+		 * reading no more than the room left never wastes a read. */
+		size_t room = x->blksize - len;
+		long n = x->io.read(x->io.ctx, foff, x->scratch, room, &x->err);
+		if (n < 0)
+			return -1;
+		size_t used = 0;
+		len += tftp_nascii_encode(&enc, x->scratch, (size_t)n, &used,
+					  out + len, room);
+		foff += used;
+		if (n == 0)
+			break; /* end of file; a pending half pair went out above */
+	}
+	struct tftp_nascii_mark *nx = &x->marks[(block + 1u) % x->nmarks];
+	nx->block = block + 1u;
+	nx->file_off = foff;
+	nx->enc = enc;
+	return (long)len;
+}
+
+/* Send blocks from next up to the window's end. Before the peer has
+ * acknowledged anything only one packet may be outstanding, so a spoofed
+ * request cannot make us blast a window at a victim. */
+static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
+{
+	uint64_t limit = x->acked_any ? x->window : 1u;
+	while (x->next < x->base + limit && (!x->last || x->next <= x->last)) {
+		uint64_t b = x->next;
+		long n = x->cfg.mode == TFTP_MODE_NETASCII ? fill_netascii(x, b)
+							   : fill_octet(x, b);
+		if (n < 0) {
+			fail_send(x, x->err.code, x->err.msg, now);
+			return;
+		}
+		if ((size_t)n < x->blksize)
+			x->last = b;
+		tftp_build_data_header(x->pkt, x->pktcap, (uint16_t)b);
+		send_pkt(x, x->pkt, TFTP_HDR_LEN + (size_t)n);
+		if (b <= x->hi_sent) {
+			x->stats.retransmits++;
+			retx = 1;
+		} else {
+			x->hi_sent = b;
+			x->stats.blocks++;
+			x->stats.bytes += (uint64_t)n;
+		}
+		x->next++;
+	}
+	arm(x, now, retx);
+}
+
+static void sender_start_data(struct tftp_xfer *x, uint64_t now)
+{
+	set_state(x, TFTP_XS_SENDING);
+	x->base = x->next = 1;
+	x->retries = 0;
+	send_window(x, now, 0);
+}
+
+/* An ACK for block n acknowledges every block up to n (RFC 7440); the wire
+ * number is mapped into the window in flight. A repeated ACK never causes a
+ * retransmission (Sorcerer's Apprentice, RFC 1123 4.2.3.1): only the timer
+ * does. */
+static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
+{
+	uint64_t acked = x->base - 1u;
+	uint64_t n = acked + (uint16_t)(wire - (uint16_t)acked);
+	if (n >= x->next)
+		return; /* not sent yet: stale or bogus */
+	if (n == acked) {
+		x->stats.duplicates++;
+		return;
+	}
+	rtt_sample(x, now);
+	x->acked_any = 1;
+	x->retries = 0;
+	x->base = n + 1u;
+	if (x->last && n >= x->last) {
+		finish(x, TFTP_XS_DONE, now);
+		return;
+	}
+	int gap = x->next > x->base;
+	x->next = x->base; /* go back to the first unacknowledged block */
+	send_window(x, now, gap);
+}
+
+/* ---- receiver ------------------------------------------------------------ */
+
+static int store(struct tftp_xfer *x, const uint8_t *data, size_t len,
+		 uint64_t now)
+{
+	if (x->cfg.mode == TFTP_MODE_NETASCII) {
+		len = tftp_nascii_decode(&x->dec, data, len, x->scratch);
+		data = x->scratch;
+	}
+	if (len == 0)
+		return 0;
+	if (x->cfg.max_bytes && x->file_off + len > x->cfg.max_bytes) {
+		fail_send(x, TFTP_ERR_NOSPACE, "File too large", now);
+		return -1;
+	}
+	if (x->io.write(x->io.ctx, x->file_off, data, len, &x->err) < 0) {
+		fail_send(x, x->err.code, x->err.msg, now);
+		return -1;
+	}
+	x->file_off += len;
+	return 0;
+}
+
+/* A netascii stream may end on a lone CR the decoder held back. */
+static int store_final(struct tftp_xfer *x, uint64_t now)
+{
+	if (x->cfg.mode != TFTP_MODE_NETASCII)
+		return 0;
+	size_t n = tftp_nascii_dec_finish(&x->dec, x->scratch);
+	if (n == 0)
+		return 0;
+	if (x->io.write(x->io.ctx, x->file_off, x->scratch, n, &x->err) < 0) {
+		fail_send(x, x->err.code, x->err.msg, now);
+		return -1;
+	}
+	x->file_off += n;
+	return 0;
+}
+
+static void receiver_in_order(struct tftp_xfer *x, const uint8_t *data,
+			      size_t len, uint64_t now)
+{
+	rtt_sample(x, now);
+	if (store(x, data, len, now) < 0)
+		return;
+	x->stats.blocks++;
+	x->stats.bytes += len;
+	x->expected++;
+	x->since_ack++;
+	x->gap_acked = 0;
+	x->dup_acked = 0;
+	x->retries = 0;
+	if (len < x->blksize) {
+		if (store_final(x, now) < 0)
+			return;
+		send_ack(x, x->expected - 1u);
+		x->stats.end_ms = now;
+		if (x->cfg.dally_ms) {
+			set_state(x, TFTP_XS_DALLY);
+			x->deadline = now + x->cfg.dally_ms;
+		} else {
+			finish(x, TFTP_XS_DONE, now);
+		}
+		return;
+	}
+	if (x->since_ack >= x->window) {
+		x->since_ack = 0;
+		send_ack(x, x->expected - 1u);
+		arm(x, now, 0);
+	} else {
+		x->deadline = now + wait_ms(x);
+	}
+}
+
+static void receiver_data(struct tftp_xfer *x, uint16_t wire,
+			  const uint8_t *data, size_t len, uint64_t now)
+{
+	if (len > x->blksize) {
+		fail_send(x, TFTP_ERR_BADOP, "DATA larger than the block size", now);
+		return;
+	}
+	uint16_t delta = (uint16_t)(wire - (uint16_t)x->expected);
+	if (delta == 0) {
+		receiver_in_order(x, data, len, now);
+	} else if (delta <= x->window) {
+		/* A gap: something before this block was lost. ACK what we
+		 * have, once, so the sender restarts there (RFC 7440). */
+		if (!x->gap_acked) {
+			x->gap_acked = 1;
+			x->since_ack = 0;
+			send_ack(x, x->expected - 1u);
+			x->stats.retransmits++;
+		}
+	} else if (delta >= 0x8000u) {
+		/* Already written. Re-ACK the last block of the previous window
+		 * (its ACK was lost) and the first repeat after progress. */
+		x->stats.duplicates++;
+		if (delta == 0xffffu || !x->dup_acked) {
+			x->dup_acked = 1;
+			send_ack(x, x->expected - 1u);
+		}
+	}
+}
+
+/* ---- first replies ------------------------------------------------------- */
+
+static void client_oack(struct tftp_xfer *x, const struct tftp_packet *p,
+			uint64_t now)
+{
+	struct tftp_opts agreed;
+	char why[96];
+	if (tftp_opts_validate_oack(&x->cfg.opts, p, &agreed, why,
+				    sizeof(why)) < 0) {
+		fail_send(x, TFTP_ERR_OPTNEG, why, now);
+		return;
+	}
+	if (apply_opts(x, &agreed) < 0) {
+		fail_send(x, TFTP_ERR_UNDEF, "Out of memory", now);
+		return;
+	}
+	rtt_sample(x, now);
+	if (x->cfg.role == TFTP_ROLE_SENDER) {
+		x->acked_any = 1; /* the server answered us: no guard needed */
+		sender_start_data(x, now);
+		return;
+	}
+	set_state(x, TFTP_XS_RECEIVING);
+	x->expected = 1;
+	send_ack(x, 0);
+	arm(x, now, 0);
+}
+
+/* The server answered without OACK: plain RFC 1350 parameters. */
+static int client_plain(struct tftp_xfer *x, uint64_t now)
+{
+	if (apply_opts(x, NULL) < 0) {
+		fail_send(x, TFTP_ERR_UNDEF, "Out of memory", now);
+		return -1;
+	}
+	rtt_sample(x, now);
+	return 0;
+}
+
+static void on_request_reply(struct tftp_xfer *x, const struct tftp_packet *p,
+			     uint64_t now)
+{
+	if (p->op == TFTP_OP_OACK) {
+		client_oack(x, p, now);
+	} else if (p->op == TFTP_OP_DATA && x->cfg.role == TFTP_ROLE_RECEIVER &&
+		   p->block == 1) {
+		if (client_plain(x, now) < 0)
+			return;
+		set_state(x, TFTP_XS_RECEIVING);
+		x->expected = 1;
+		receiver_data(x, p->block, p->data, p->datalen, now);
+	} else if (p->op == TFTP_OP_ACK && x->cfg.role == TFTP_ROLE_SENDER &&
+		   p->block == 0) {
+		if (client_plain(x, now) < 0)
+			return;
+		x->acked_any = 1;
+		sender_start_data(x, now);
+	}
+}
+
+static void on_oack_sent_reply(struct tftp_xfer *x, const struct tftp_packet *p,
+			       uint64_t now)
+{
+	if (x->cfg.role == TFTP_ROLE_SENDER) {
+		if (p->op == TFTP_OP_ACK && p->block == 0) {
+			rtt_sample(x, now);
+			x->acked_any = 1;
+			sender_start_data(x, now);
+		}
+		return;
+	}
+	if (p->op == TFTP_OP_DATA) {
+		set_state(x, TFTP_XS_RECEIVING);
+		x->expected = 1;
+		receiver_data(x, p->block, p->data, p->datalen, now);
+	}
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+int tftp_xfer_init(struct tftp_xfer *x, const struct tftp_xfer_config *cfg,
+		   const struct tftp_xfer_io *io)
+{
+	memset(x, 0, sizeof(*x));
+	x->cfg = *cfg;
+	x->io = *io;
+	if (!io->send || (cfg->role == TFTP_ROLE_SENDER && !io->read) ||
+	    (cfg->role == TFTP_ROLE_RECEIVER && !io->write))
+		return -1;
+	if (cfg->mode != TFTP_MODE_OCTET && cfg->mode != TFTP_MODE_NETASCII)
+		return -1;
+	if (!x->cfg.timeout_ms)
+		x->cfg.timeout_ms = 1000;
+	if (!x->cfg.rto_min_ms)
+		x->cfg.rto_min_ms = 10;
+	if (x->cfg.rto_min_ms > x->cfg.timeout_ms)
+		x->cfg.rto_min_ms = x->cfg.timeout_ms;
+	if (!x->cfg.max_retries)
+		x->cfg.max_retries = 5;
+	x->rto_ms = x->cfg.timeout_ms;
+	x->deadline = NO_DEADLINE;
+	x->cfg.filename = NULL;
+	tftp_nascii_dec_init(&x->dec);
+	if (cfg->is_client) {
+		if (!cfg->filename || !*cfg->filename)
+			return -1;
+		x->filename = strdup(cfg->filename);
+		size_t need = strlen(cfg->filename) + 160u;
+		if (!x->filename ||
+		    grow(&x->pkt, &x->pktcap, need > 516u ? need : 516u) < 0) {
+			tftp_xfer_free(x);
+			return -1;
+		}
+		/* Plain parameters until the server agrees to options. */
+		if (apply_opts(x, NULL) < 0) {
+			tftp_xfer_free(x);
+			return -1;
+		}
+		return 0;
+	}
+	if (apply_opts(x, &cfg->opts) < 0) {
+		tftp_xfer_free(x);
+		return -1;
+	}
+	return 0;
+}
+
+void tftp_xfer_free(struct tftp_xfer *x)
+{
+	free(x->filename);
+	free(x->pkt);
+	free(x->marks);
+	free(x->scratch);
+	x->filename = NULL;
+	x->pkt = NULL;
+	x->marks = NULL;
+	x->scratch = NULL;
+	x->pktcap = 0;
+}
+
+static void client_start(struct tftp_xfer *x, uint64_t now)
+{
+	enum tftp_opcode op = x->cfg.role == TFTP_ROLE_RECEIVER ? TFTP_OP_RRQ
+								: TFTP_OP_WRQ;
+	size_t len = tftp_build_request(x->pkt, x->pktcap, op, x->filename,
+					tftp_mode_name(x->cfg.mode));
+	if (len && x->cfg.opts.present)
+		len = tftp_opts_append(x->pkt, x->pktcap, len, &x->cfg.opts);
+	if (!len) {
+		set_err(x, TFTP_ERR_UNDEF, "Request too long");
+		finish(x, TFTP_XS_FAILED, now);
+		return;
+	}
+	set_state(x, TFTP_XS_REQUEST);
+	send_ctl(x, len);
+	arm(x, now, 0);
+}
+
+static void server_start(struct tftp_xfer *x, uint64_t now)
+{
+	if (x->agreed.present) {
+		size_t len = tftp_build_oack(x->pkt, x->pktcap);
+		len = tftp_opts_append(x->pkt, x->pktcap, len, &x->agreed);
+		if (!len) {
+			fail_send(x, TFTP_ERR_UNDEF, "OACK too long", now);
+			return;
+		}
+		set_state(x, TFTP_XS_OACK_SENT);
+		send_ctl(x, len);
+		arm(x, now, 0);
+	} else if (x->cfg.role == TFTP_ROLE_SENDER) {
+		sender_start_data(x, now);
+	} else {
+		set_state(x, TFTP_XS_RECEIVING);
+		x->expected = 1;
+		send_ack(x, 0);
+		arm(x, now, 0);
+	}
+}
+
+void tftp_xfer_start(struct tftp_xfer *x, uint64_t now_ms)
+{
+	if (x->state != TFTP_XS_INIT)
+		return;
+	x->stats.start_ms = now_ms;
+	if (x->cfg.is_client)
+		client_start(x, now_ms);
+	else
+		server_start(x, now_ms);
+}
+
+static void on_peer_error(struct tftp_xfer *x, const struct tftp_packet *p,
+			  uint64_t now)
+{
+	x->err.code = p->errcode;
+	size_t n = p->errmsg.len < sizeof(x->err.msg) - 1u
+			   ? p->errmsg.len
+			   : sizeof(x->err.msg) - 1u;
+	/* The message is the peer's text: keep it printable for logs. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p->errmsg.ptr[i];
+		x->err.msg[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	x->err.msg[n] = '\0';
+	x->err_from_peer = 1;
+	x->err_on_request = x->state == TFTP_XS_REQUEST;
+	finish(x, TFTP_XS_FAILED, now);
+}
+
+void tftp_xfer_input(struct tftp_xfer *x, const uint8_t *pkt, size_t len,
+		     uint64_t now_ms)
+{
+	struct tftp_packet p;
+	if (tftp_xfer_finished(x) || x->state == TFTP_XS_INIT)
+		return;
+	if (tftp_packet_parse(pkt, len, &p) != TFTP_PARSE_OK)
+		return; /* malformed: dropped, the timer covers a real loss */
+	if (p.op == TFTP_OP_ERROR) {
+		if (x->state == TFTP_XS_DALLY) {
+			/* Everything is written; a late ERROR changes nothing. */
+			finish(x, TFTP_XS_DONE, now_ms);
+			return;
+		}
+		on_peer_error(x, &p, now_ms);
+		return;
+	}
+	switch (x->state) {
+	case TFTP_XS_REQUEST:
+		on_request_reply(x, &p, now_ms);
+		break;
+	case TFTP_XS_OACK_SENT:
+		on_oack_sent_reply(x, &p, now_ms);
+		break;
+	case TFTP_XS_SENDING:
+		if (p.op == TFTP_OP_ACK)
+			sender_ack(x, p.block, now_ms);
+		break;
+	case TFTP_XS_RECEIVING:
+		if (p.op == TFTP_OP_DATA)
+			receiver_data(x, p.block, p.data, p.datalen, now_ms);
+		else if (p.op == TFTP_OP_OACK && x->cfg.is_client &&
+			 x->expected == 1u)
+			send_ack(x, 0); /* our ACK of the OACK was lost */
+		break;
+	case TFTP_XS_DALLY:
+		/* The final ACK was lost if the last block comes again. */
+		if (p.op == TFTP_OP_DATA &&
+		    p.block == (uint16_t)(x->expected - 1u)) {
+			x->stats.duplicates++;
+			send_ack(x, x->expected - 1u);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms)
+{
+	if (tftp_xfer_finished(x) || now_ms < x->deadline)
+		return;
+	if (x->state == TFTP_XS_DALLY) {
+		finish(x, TFTP_XS_DONE, x->stats.end_ms);
+		return;
+	}
+	if (++x->retries > x->cfg.max_retries) {
+		set_err(x, TFTP_ERR_UNDEF, "Timed out");
+		finish(x, TFTP_XS_FAILED, now_ms);
+		return;
+	}
+	backoff(x);
+	if (x->state == TFTP_XS_SENDING) {
+		/* Regenerate the window from the first unacknowledged block;
+		 * send_window counts each block it repeats. */
+		x->next = x->base;
+		send_window(x, now_ms, 1);
+		return;
+	}
+	x->stats.retransmits++;
+	if (x->state == TFTP_XS_RECEIVING) {
+		x->since_ack = 0;
+		send_ack(x, x->expected - 1u);
+	} else { /* REQUEST, OACK_SENT: repeat the last control packet */
+		send_pkt(x, x->pkt, x->last_len);
+	}
+	arm(x, now_ms, 1);
+}
+
+void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
+		     uint64_t now_ms)
+{
+	if (tftp_xfer_finished(x))
+		return;
+	if (x->state == TFTP_XS_DALLY) {
+		finish(x, TFTP_XS_DONE, x->stats.end_ms);
+		return;
+	}
+	fail_send(x, code, msg, now_ms);
+}
+
+uint64_t tftp_xfer_deadline(const struct tftp_xfer *x)
+{
+	return tftp_xfer_finished(x) ? NO_DEADLINE : x->deadline;
+}
+
+int tftp_xfer_finished(const struct tftp_xfer *x)
+{
+	return x->state == TFTP_XS_DONE || x->state == TFTP_XS_FAILED;
+}
+
+int tftp_xfer_data_complete(const struct tftp_xfer *x)
+{
+	return x->cfg.role == TFTP_ROLE_RECEIVER &&
+	       (x->state == TFTP_XS_DALLY || x->state == TFTP_XS_DONE);
+}
+
+int tftp_xfer_tsize(const struct tftp_xfer *x, uint64_t *size)
+{
+	if (x->agreed.present & TFTP_OPT_TSIZE) {
+		*size = x->agreed.tsize;
+		return 0;
+	}
+	if (x->cfg.opts.present & TFTP_OPT_TSIZE && x->cfg.role == TFTP_ROLE_SENDER) {
+		*size = x->cfg.opts.tsize;
+		return 0;
+	}
+	return -1;
+}

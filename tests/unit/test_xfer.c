@@ -1,0 +1,708 @@
+/* Transfer engine tests: a client engine and a server engine talk through a
+ * simulated channel (simchan.c) on a virtual clock. The test plays both
+ * hosts: it answers the request by negotiating options and creating the
+ * server engine, as tftpd does, and it keeps the "files" in memory. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "packet.h"
+#include "simchan.h"
+#include "xfer.h"
+
+struct harness;
+
+struct side {
+	struct harness *h;
+	int id;                /* 0 client, 1 server */
+	int have;              /* engine created */
+	struct tftp_xfer x;
+	const uint8_t *src;    /* sender's file */
+	size_t srclen;
+	uint8_t *dst;          /* receiver's file */
+	size_t dstlen, dstcap;
+	int bad_write;         /* a write was not the next byte in order */
+	uint64_t data_sent;    /* DATA packets this side sent */
+	uint64_t ops[8];       /* packets sent, by opcode */
+};
+
+struct harness {
+	struct simchan ch;
+	uint64_t now;
+	struct side cli, srv;
+	struct tftp_server_caps caps;
+	enum tftp_mode mode;
+	uint32_t retries;
+	uint32_t dally;
+	uint64_t max_bytes;
+	uint64_t src_size_for_srv;
+};
+
+static int h_send(void *ctx, const uint8_t *p, size_t len)
+{
+	struct side *s = ctx;
+	uint16_t op = tftp_packet_opcode(p, len);
+	if (op < 8)
+		s->ops[op]++;
+	if (op == TFTP_OP_DATA)
+		s->data_sent++;
+	sim_send(&s->h->ch, 1 - s->id, p, len, s->h->now);
+	return 0;
+}
+
+static long h_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		   struct tftp_err *err)
+{
+	struct side *s = ctx;
+	(void)err;
+	if (off >= s->srclen)
+		return 0;
+	size_t n = s->srclen - (size_t)off;
+	if (n > len)
+		n = len;
+	memcpy(buf, s->src + off, n);
+	return (long)n;
+}
+
+static int h_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		   struct tftp_err *err)
+{
+	struct side *s = ctx;
+	(void)err;
+	if (off != s->dstlen)
+		s->bad_write = 1;
+	if (s->dstlen + len > s->dstcap) {
+		s->dstcap = (s->dstlen + len) * 2 + 64;
+		s->dst = realloc(s->dst, s->dstcap);
+		ck_assert_ptr_nonnull(s->dst);
+	}
+	memcpy(s->dst + s->dstlen, buf, len);
+	s->dstlen += len;
+	return 0;
+}
+
+static void side_io(struct side *s, struct tftp_xfer_io *io)
+{
+	memset(io, 0, sizeof(*io));
+	io->ctx = s;
+	io->send = h_send;
+	io->read = h_read;
+	io->write = h_write;
+}
+
+static void harness_init(struct harness *h, uint64_t seed,
+			 const struct sim_model *m)
+{
+	memset(h, 0, sizeof(*h));
+	sim_init(&h->ch, seed, m);
+	h->cli.h = h->srv.h = h;
+	h->cli.id = 0;
+	h->srv.id = 1;
+	h->caps.allow_options = 1;
+	h->caps.max_blksize = TFTP_BLKSIZE_MAX;
+	h->caps.max_window = TFTP_WINDOW_MAX;
+	h->mode = TFTP_MODE_OCTET;
+	h->retries = 5;
+	h->dally = 1000;
+}
+
+static void harness_free(struct harness *h)
+{
+	if (h->cli.have)
+		tftp_xfer_free(&h->cli.x);
+	if (h->srv.have)
+		tftp_xfer_free(&h->srv.x);
+	free(h->cli.dst);
+	free(h->srv.dst);
+	sim_free(&h->ch);
+}
+
+/* get: the client receives src from the server; put: the client sends it. */
+static void start_client(struct harness *h, int put, const uint8_t *src,
+			 size_t len, const struct tftp_opts *ask)
+{
+	struct tftp_xfer_config cfg = {
+		.role = put ? TFTP_ROLE_SENDER : TFTP_ROLE_RECEIVER,
+		.is_client = 1,
+		.mode = h->mode,
+		.filename = "file.bin",
+		.timeout_ms = 1000,
+		.rto_min_ms = 10,
+		.max_retries = h->retries,
+		.dally_ms = h->dally,
+	};
+	if (ask)
+		cfg.opts = *ask;
+	if (put) {
+		h->cli.src = src;
+		h->cli.srclen = len;
+	} else {
+		h->srv.src = src;
+		h->srv.srclen = len;
+	}
+	h->src_size_for_srv = len;
+	struct tftp_xfer_io io;
+	side_io(&h->cli, &io);
+	ck_assert_int_eq(tftp_xfer_init(&h->cli.x, &cfg, &io), 0);
+	h->cli.have = 1;
+	tftp_xfer_start(&h->cli.x, h->now);
+}
+
+/* What tftpd does with a request: negotiate and start a server engine.
+ * Repeated requests are ignored once the transfer exists. */
+static void server_request(struct harness *h, const uint8_t *p, size_t len)
+{
+	struct tftp_packet pk;
+	if (h->srv.have || tftp_packet_parse(p, len, &pk) != TFTP_PARSE_OK)
+		return;
+	if (pk.op != TFTP_OP_RRQ && pk.op != TFTP_OP_WRQ)
+		return;
+	int rrq = pk.op == TFTP_OP_RRQ;
+	struct tftp_opts req, acc;
+	tftp_opts_from_packet(&pk, &req);
+	tftp_opts_negotiate(&req, &h->caps, rrq, tftp_mode_parse(pk.mode),
+			    h->src_size_for_srv, &acc);
+	struct tftp_xfer_config cfg = {
+		.role = rrq ? TFTP_ROLE_SENDER : TFTP_ROLE_RECEIVER,
+		.mode = tftp_mode_parse(pk.mode),
+		.opts = acc,
+		.timeout_ms = 1000,
+		.rto_min_ms = 10,
+		.max_retries = h->retries,
+		.dally_ms = h->dally,
+		.max_bytes = h->max_bytes,
+	};
+	struct tftp_xfer_io io;
+	side_io(&h->srv, &io);
+	ck_assert_int_eq(tftp_xfer_init(&h->srv.x, &cfg, &io), 0);
+	h->srv.have = 1;
+	tftp_xfer_start(&h->srv.x, h->now);
+}
+
+static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t m = a < b ? a : b;
+	return m < c ? m : c;
+}
+
+static int side_done(const struct side *s)
+{
+	return !s->have || tftp_xfer_finished(&s->x);
+}
+
+/* Run until both engines finish (bounded in steps and virtual time). */
+static void run(struct harness *h)
+{
+	for (unsigned long step = 0; step < 50000000ul; step++) {
+		if (side_done(&h->cli) && side_done(&h->srv))
+			return;
+		uint64_t tc = h->cli.have ? tftp_xfer_deadline(&h->cli.x) : UINT64_MAX;
+		uint64_t ts = h->srv.have ? tftp_xfer_deadline(&h->srv.x) : UINT64_MAX;
+		uint64_t tp = sim_next_time(&h->ch);
+		uint64_t t = min3(tc, ts, tp);
+		if (t == UINT64_MAX)
+			break;
+		if (t > h->now)
+			h->now = t;
+		ck_assert_uint_lt(h->now, 24ull * 3600 * 1000);
+		if (tp <= h->now) {
+			struct sim_pkt p;
+			sim_pop(&h->ch, &p);
+			struct side *to = p.to ? &h->srv : &h->cli;
+			if (to->have)
+				tftp_xfer_input(&to->x, p.data, p.len, h->now);
+			else
+				server_request(h, p.data, p.len);
+			free(p.data);
+			continue;
+		}
+		if (h->cli.have && tc <= h->now)
+			tftp_xfer_tick(&h->cli.x, h->now);
+		if (h->srv.have && ts <= h->now)
+			tftp_xfer_tick(&h->srv.x, h->now);
+	}
+	ck_abort_msg("transfer did not finish");
+}
+
+static uint8_t *make_data(size_t len, uint64_t seed)
+{
+	uint8_t *d = malloc(len ? len : 1);
+	ck_assert_ptr_nonnull(d);
+	uint64_t s = seed * 2654435761u + 1;
+	for (size_t i = 0; i < len; i++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		d[i] = (uint8_t)(s >> 56);
+	}
+	return d;
+}
+
+static struct tftp_opts ask_opts(uint32_t blksize, uint32_t window, int tsize)
+{
+	struct tftp_opts o = {0};
+	if (blksize) {
+		o.present |= TFTP_OPT_BLKSIZE;
+		o.blksize = blksize;
+	}
+	if (window) {
+		o.present |= TFTP_OPT_WINDOWSIZE;
+		o.windowsize = window;
+	}
+	if (tsize) {
+		o.present |= TFTP_OPT_TSIZE;
+		o.tsize = 0;
+	}
+	return o;
+}
+
+static const struct sim_model model_clean = {0};
+static const struct sim_model model_light = {0.05, 0.05, 0.05, 1, 5};
+static const struct sim_model model_heavy = {0.30, 0.05, 0.05, 1, 5};
+
+struct run_result {
+	uint64_t packets;       /* sent by both engines */
+	uint64_t retransmits;
+	uint64_t data_packets;
+};
+
+/* One full transfer; checks the received bytes and returns counters. */
+static struct run_result transfer(int put, size_t size, uint32_t blksize,
+				  uint32_t window, const struct sim_model *m,
+				  uint64_t seed, uint32_t retries)
+{
+	struct harness h;
+	harness_init(&h, seed, m);
+	h.retries = retries;
+	uint8_t *src = make_data(size, seed);
+	struct tftp_opts ask = ask_opts(blksize, window, 1);
+	if (put)
+		ask.tsize = size;
+	start_client(&h, put, src, size, (blksize || window) ? &ask : NULL);
+	run(&h);
+	struct side *rx = put ? &h.srv : &h.cli;
+	struct side *tx = put ? &h.cli : &h.srv;
+	ck_assert_msg(rx->x.state == TFTP_XS_DONE,
+		      "receiver state %s err %u %s (size %zu blk %u win %u seed %llu)",
+		      tftp_xfer_state_name(rx->x.state), rx->x.err.code,
+		      rx->x.err.msg, size, blksize, window,
+		      (unsigned long long)seed);
+	ck_assert_int_eq(rx->bad_write, 0);
+	ck_assert_uint_eq(rx->dstlen, size);
+	ck_assert(size == 0 || memcmp(rx->dst, src, size) == 0);
+	if (m->drop == 0.0)
+		ck_assert_msg(tx->x.state == TFTP_XS_DONE, "sender %s",
+			      tftp_xfer_state_name(tx->x.state));
+	struct run_result r = {
+		.packets = h.cli.x.stats.packets_sent + h.srv.x.stats.packets_sent,
+		.retransmits = h.cli.x.stats.retransmits + h.srv.x.stats.retransmits,
+		.data_packets = tx->data_sent,
+	};
+	harness_free(&h);
+	free(src);
+	return r;
+}
+
+/* Packets an ideal exchange needs: request, OACK (+ ACK 0 for a get),
+ * every DATA block, one ACK per window and for the last block. */
+static uint64_t ideal_packets(int put, size_t size, uint32_t blksize,
+			      uint32_t window)
+{
+	int opts = blksize || window;
+	uint64_t bs = blksize ? blksize : 512;
+	uint64_t w = window ? window : 1;
+	uint64_t n = size / bs + 1;
+	uint64_t acks = (n + w - 1) / w;
+	uint64_t first = 1 + (opts ? 1 : 0) + (opts && !put ? 1 : 0);
+	if (!opts && put)
+		first = 2; /* WRQ, ACK 0 */
+	return first + n + acks;
+}
+
+static const size_t small_sizes[] = {0, 1, 511, 512, 513, 5 * 512, 5000};
+static const uint32_t windows[] = {1, 4, 64};
+
+START_TEST(clean_exact_packets)
+{
+	/* _i enumerates put x window x size */
+	size_t nsz = sizeof(small_sizes) / sizeof(small_sizes[0]);
+	int put = _i & 1;
+	uint32_t w = windows[(_i >> 1) % 3];
+	size_t size = small_sizes[((unsigned)_i >> 1) / 3 % nsz];
+	struct run_result r = transfer(put, size, 512, w, &model_clean, 1, 5);
+	ck_assert_uint_eq(r.retransmits, 0);
+	ck_assert_uint_eq(r.packets, ideal_packets(put, size, 512, w));
+	ck_assert_uint_eq(r.data_packets, size / 512 + 1);
+}
+END_TEST
+
+START_TEST(clean_plain_rfc1350)
+{
+	/* no options at all: RFC 1350 lockstep, 512-byte blocks */
+	int put = _i & 1;
+	size_t size = small_sizes[(_i >> 1) % 7];
+	struct run_result r = transfer(put, size, 0, 0, &model_clean, 2, 5);
+	ck_assert_uint_eq(r.retransmits, 0);
+	ck_assert_uint_eq(r.packets, ideal_packets(put, size, 0, 0));
+}
+END_TEST
+
+START_TEST(lossy_small)
+{
+	/* many seeds: sizes around block edges, windows 1/4/64, light and
+	 * heavy loss with duplication and reordering */
+	int put = _i & 1;
+	uint32_t w = windows[(_i >> 1) % 3];
+	const struct sim_model *m = ((_i >> 1) / 3) % 2 ? &model_heavy : &model_light;
+	for (uint64_t seed = 1; seed <= 12; seed++)
+		for (size_t k = 0; k < sizeof(small_sizes) / sizeof(small_sizes[0]); k++)
+			transfer(put, small_sizes[k], 512, w, m,
+				 seed * 1000 + (uint64_t)_i, 40);
+}
+END_TEST
+
+START_TEST(block_number_wrap_512)
+{
+	/* 65535 * 512 +- 2 bytes: the last block numbers straddle the wrap */
+	static const long deltas[] = {-2, 2};
+	int put = _i & 1;
+	size_t size = (size_t)(65535l * 512 + deltas[(_i >> 1) & 1]);
+	uint32_t w = (_i >> 2) ? 64 : 1;
+	struct run_result r = transfer(put, size, 512, w, &model_clean, 3, 5);
+	ck_assert_uint_eq(r.retransmits, 0);
+	ck_assert_uint_eq(r.packets, ideal_packets(put, size, 512, w));
+}
+END_TEST
+
+START_TEST(block_number_wraps_blksize8)
+{
+	/* three and a half wraps of the 16-bit block number at blksize 8 */
+	size_t size = (size_t)(3 * 65536 + 32768) * 8 + 5;
+	int put = _i & 1;
+	uint32_t w = (_i >> 1) ? 64 : 4;
+	struct run_result r = transfer(put, size, 8, w, &model_clean, 4, 5);
+	ck_assert_uint_eq(r.retransmits, 0);
+	ck_assert_uint_eq(r.packets, ideal_packets(put, size, 8, w));
+	/* and once through a lossy channel */
+	transfer(put, size, 8, w, &model_light, 5 + (uint64_t)_i, 40);
+}
+END_TEST
+
+START_TEST(lossy_wrap_512)
+{
+	size_t size = 65535 * 512 + 2;
+	transfer(_i & 1, size, 512, 16, &model_light, 77 + (uint64_t)_i, 40);
+}
+END_TEST
+
+/* ---- targeted behaviours, driving one engine by hand ------------------- */
+
+struct capture {
+	uint8_t pkts[64][600];
+	size_t lens[64];
+	size_t n;
+	const uint8_t *src;
+	size_t srclen;
+};
+
+static int cap_send(void *ctx, const uint8_t *p, size_t len)
+{
+	struct capture *c = ctx;
+	if (c->n < 64 && len <= sizeof(c->pkts[0])) {
+		memcpy(c->pkts[c->n], p, len);
+		c->lens[c->n] = len;
+	}
+	c->n++;
+	return 0;
+}
+
+static long cap_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		     struct tftp_err *err)
+{
+	struct capture *c = ctx;
+	(void)err;
+	if (off >= c->srclen)
+		return 0;
+	size_t n = c->srclen - (size_t)off < len ? c->srclen - (size_t)off : len;
+	memcpy(buf, c->src + off, n);
+	return (long)n;
+}
+
+static int cap_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		     struct tftp_err *err)
+{
+	(void)ctx;
+	(void)off;
+	(void)buf;
+	(void)len;
+	(void)err;
+	return 0;
+}
+
+static void server_sender(struct tftp_xfer *x, struct capture *c,
+			  const struct tftp_opts *acc)
+{
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_SENDER, .mode = TFTP_MODE_OCTET,
+		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
+	};
+	if (acc)
+		cfg.opts = *acc;
+	struct tftp_xfer_io io = {c, cap_send, cap_read, cap_write};
+	ck_assert_int_eq(tftp_xfer_init(x, &cfg, &io), 0);
+}
+
+static void feed_ack(struct tftp_xfer *x, uint16_t block, uint64_t now)
+{
+	uint8_t b[4];
+	tftp_build_ack(b, sizeof(b), block);
+	tftp_xfer_input(x, b, sizeof(b), now);
+}
+
+START_TEST(duplicate_ack_sends_nothing)
+{
+	static uint8_t src[2000];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_xfer x;
+	server_sender(&x, &c, NULL);
+	tftp_xfer_start(&x, 0);
+	ck_assert_uint_eq(c.n, 1); /* DATA 1 */
+	feed_ack(&x, 1, 1);
+	ck_assert_uint_eq(c.n, 2); /* DATA 2 */
+	feed_ack(&x, 1, 2);        /* duplicate: Sorcerer's Apprentice */
+	feed_ack(&x, 1, 3);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(x.stats.duplicates, 2);
+	feed_ack(&x, 2, 4);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_uint_eq(tftp_get16(c.pkts[2] + 2), 3);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(amplification_guard)
+{
+	/* Before the first ACK only the first packet goes out, with a window
+	 * of 64 and on every retry. */
+	static uint8_t src[100000];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_opts acc = ask_opts(512, 64, 0);
+	struct tftp_xfer x;
+	server_sender(&x, &c, &acc);
+	tftp_xfer_start(&x, 0);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(tftp_get16(c.pkts[0]), TFTP_OP_OACK);
+	uint64_t t = 0;
+	for (int i = 0; i < 3; i++) {
+		t = tftp_xfer_deadline(&x);
+		tftp_xfer_tick(&x, t);
+		ck_assert_uint_eq(c.n, (size_t)i + 2);
+		ck_assert_uint_eq(tftp_get16(c.pkts[i + 1]), TFTP_OP_OACK);
+	}
+	t = tftp_xfer_deadline(&x);
+	tftp_xfer_tick(&x, t);
+	ck_assert(tftp_xfer_finished(&x));
+	ck_assert_uint_eq(c.n, 4);
+	tftp_xfer_free(&x);
+
+	/* plain RRQ: DATA 1 and its retries only */
+	struct capture c2 = {.src = src, .srclen = sizeof(src)};
+	server_sender(&x, &c2, NULL);
+	tftp_xfer_start(&x, 0);
+	tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert_uint_eq(c2.n, 2);
+	ck_assert_uint_eq(tftp_get16(c2.pkts[1] + 2), 1);
+	/* after ACK 0 of the OACK flow, the whole window opens */
+	tftp_xfer_free(&x);
+	struct capture c3 = {.src = src, .srclen = sizeof(src)};
+	server_sender(&x, &c3, &acc);
+	tftp_xfer_start(&x, 0);
+	feed_ack(&x, 0, 1);
+	ck_assert_uint_eq(c3.n, 1 + 64);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(retransmit_backoff_and_giveup)
+{
+	static uint8_t src[10];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_xfer x;
+	server_sender(&x, &c, NULL);
+	tftp_xfer_start(&x, 0);
+	uint64_t prev = 0, gap_prev = 0;
+	for (int i = 0; i < 3; i++) {
+		uint64_t d = tftp_xfer_deadline(&x);
+		ck_assert_uint_ne(d, UINT64_MAX);
+		ck_assert_uint_ge(d - prev, gap_prev); /* never shrinks */
+		gap_prev = d - prev;
+		prev = d;
+		tftp_xfer_tick(&x, d);
+	}
+	ck_assert(!tftp_xfer_finished(&x));
+	tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert(tftp_xfer_finished(&x));
+	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+	ck_assert_uint_eq(x.err_from_peer, 0);
+	ck_assert_uint_eq(c.n, 4); /* DATA 1 and three retries */
+	ck_assert_uint_eq(tftp_xfer_deadline(&x), UINT64_MAX);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(peer_error_fails_transfer)
+{
+	static uint8_t src[5000];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_xfer x;
+	server_sender(&x, &c, NULL);
+	tftp_xfer_start(&x, 0);
+	feed_ack(&x, 1, 1);
+	uint8_t e[64];
+	size_t n = tftp_build_error(e, sizeof(e), TFTP_ERR_NOSPACE, "full\x01");
+	tftp_xfer_input(&x, e, n, 2);
+	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+	ck_assert_int_eq(x.err_from_peer, 1);
+	ck_assert_uint_eq(x.err.code, 3);
+	ck_assert_str_eq(x.err.msg, "full?");
+	ck_assert_uint_eq(c.n, 2); /* an ERROR is never answered */
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(client_rejects_bad_oack)
+{
+	/* blksize larger than asked: ERROR 8 and abort */
+	struct capture c = {0};
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_RECEIVER, .is_client = 1,
+		.mode = TFTP_MODE_OCTET, .filename = "f",
+		.opts = ask_opts(1024, 0, 0),
+	};
+	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write};
+	struct tftp_xfer x;
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);
+	ck_assert_uint_eq(tftp_get16(c.pkts[0]), TFTP_OP_RRQ);
+	uint8_t o[64];
+	size_t n = tftp_build_oack(o, sizeof(o));
+	n = tftp_build_append_option(o, sizeof(o), n, "blksize", "2048");
+	tftp_xfer_input(&x, o, n, 1);
+	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(tftp_get16(c.pkts[1]), TFTP_OP_ERROR);
+	ck_assert_uint_eq(tftp_get16(c.pkts[1] + 2), TFTP_ERR_OPTNEG);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(client_error_on_request_flagged)
+{
+	struct capture c = {0};
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_RECEIVER, .is_client = 1,
+		.mode = TFTP_MODE_OCTET, .filename = "f",
+		.opts = ask_opts(1024, 0, 0),
+	};
+	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write};
+	struct tftp_xfer x;
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);
+	uint8_t e[64];
+	size_t n = tftp_build_error(e, sizeof(e), TFTP_ERR_OPTNEG, NULL);
+	tftp_xfer_input(&x, e, n, 1);
+	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+	ck_assert_int_eq(x.err_on_request, 1);
+	ck_assert_int_eq(x.err_from_peer, 1);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(upload_limit_error3)
+{
+	struct harness h;
+	harness_init(&h, 9, &model_clean);
+	h.max_bytes = 1000;
+	uint8_t *src = make_data(5000, 9);
+	start_client(&h, 1, src, 5000, NULL);
+	run(&h);
+	ck_assert_int_eq(h.srv.x.state, TFTP_XS_FAILED);
+	ck_assert_uint_eq(h.srv.x.err.code, TFTP_ERR_NOSPACE);
+	ck_assert_int_eq(h.cli.x.state, TFTP_XS_FAILED);
+	ck_assert_int_eq(h.cli.x.err_from_peer, 1);
+	ck_assert_uint_le(h.srv.dstlen, 1000);
+	harness_free(&h);
+	free(src);
+}
+END_TEST
+
+/* netascii through the engines: the receiver's file equals the sender's,
+ * at several block sizes and with losses (the sender regenerates encoded
+ * windows from its marks). */
+START_TEST(netascii_roundtrip)
+{
+	static const uint32_t blks[] = {8, 9, 512};
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		size_t size = 3000 + (size_t)seed * 17;
+		uint8_t *src = make_data(size, seed);
+		for (size_t i = 0; i < size; i++) {
+			uint8_t v = src[i] % 8;
+			src[i] = v == 0 ? '\n' : v == 1 ? '\r' : v == 2 ? 0 : (uint8_t)('a' + v);
+		}
+		src[size - 1] = '\r'; /* a trailing lone CR */
+		for (int put = 0; put < 2; put++) {
+			struct harness h;
+			harness_init(&h, seed, seed & 1 ? &model_light : &model_clean);
+			h.mode = TFTP_MODE_NETASCII;
+			h.retries = 40;
+			struct tftp_opts ask = ask_opts(blks[seed % 3], 4, 0);
+			start_client(&h, put, src, size, &ask);
+			run(&h);
+			struct side *rx = put ? &h.srv : &h.cli;
+			ck_assert_int_eq(rx->x.state, TFTP_XS_DONE);
+			ck_assert_int_eq(rx->bad_write, 0);
+			ck_assert_uint_eq(rx->dstlen, size);
+			ck_assert(memcmp(rx->dst, src, size) == 0);
+			harness_free(&h);
+		}
+		free(src);
+	}
+}
+END_TEST
+
+static Suite *xfer_suite(void)
+{
+	Suite *s = suite_create("xfer");
+	TCase *tc = tcase_create("clean");
+	tcase_set_timeout(tc, 240);
+	tcase_add_loop_test(tc, clean_exact_packets, 0, 2 * 3 * 7);
+	tcase_add_loop_test(tc, clean_plain_rfc1350, 0, 2 * 7);
+	tcase_add_loop_test(tc, block_number_wrap_512, 0, 8);
+	tcase_add_loop_test(tc, block_number_wraps_blksize8, 0, 4);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lossy");
+	tcase_set_timeout(tc, 240);
+	tcase_add_loop_test(tc, lossy_small, 0, 12);
+	tcase_add_loop_test(tc, lossy_wrap_512, 0, 2);
+	tcase_add_test(tc, netascii_roundtrip);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("behaviour");
+	tcase_add_test(tc, duplicate_ack_sends_nothing);
+	tcase_add_test(tc, amplification_guard);
+	tcase_add_test(tc, retransmit_backoff_and_giveup);
+	tcase_add_test(tc, peer_error_fails_transfer);
+	tcase_add_test(tc, client_rejects_bad_oack);
+	tcase_add_test(tc, client_error_on_request_flagged);
+	tcase_add_test(tc, upload_limit_error3);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(xfer_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
