@@ -65,7 +65,13 @@ static int apply_opts(struct tftp_xfer *x, const struct tftp_opts *o)
 	x->fixed_timeout = (o->present & TFTP_OPT_TIMEOUT) != 0;
 	if (x->fixed_timeout)
 		x->rto_ms = o->timeout * 1000u;
-	if (grow(&x->pkt, &x->pktcap, x->blksize + TFTP_HDR_LEN) < 0)
+	/* The buffer also holds the control packets: at a small blksize an
+	 * OACK (blksize 8 with tsize, timeout, windowsize) is longer than a
+	 * DATA packet, so never less than a default-size packet. */
+	size_t need = (size_t)x->blksize + TFTP_HDR_LEN;
+	if (need < TFTP_BLKSIZE_DEFAULT + TFTP_HDR_LEN)
+		need = TFTP_BLKSIZE_DEFAULT + TFTP_HDR_LEN;
+	if (grow(&x->pkt, &x->pktcap, need) < 0)
 		return -1;
 	if (x->cfg.mode != TFTP_MODE_NETASCII)
 		return 0;

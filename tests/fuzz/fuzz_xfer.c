@@ -70,6 +70,8 @@ struct harness {
 	size_t cur_len;
 	int octet_write_seen;
 	unsigned sent_in_call;
+	uint64_t sent_total;
+	int first_op;             /* opcode of the first packet sent */
 	int acks_fed;             /* server sender: an ACK has been input */
 
 	/* peer model */
@@ -148,6 +150,8 @@ static int on_send(void *ctx, const uint8_t *pkt, size_t len)
 	enum tftp_parse_result r = tftp_packet_parse(pkt, len, &p);
 	FUZZ_CHECK(r == TFTP_PARSE_OK, "engine sent an unparsable packet: %s",
 		   tftp_parse_strerror(r));
+	if (h->sent_total++ == 0)
+		h->first_op = (int)p.op;
 	uint32_t bs = cur_blksize(h);
 	FUZZ_CHECK(bs >= TFTP_BLKSIZE_MIN && bs <= h->cfg_blksize,
 		   "blksize %u in force, ceiling %u", bs, h->cfg_blksize);
@@ -564,6 +568,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tftp_xfer_start(x, now);
 	h->started = 1;
 	after(h, now, 0);
+	/* A server with options in force opens with its OACK, whatever the
+	 * block size (at blksize 8 the OACK is longer than a DATA packet). */
+	if (h->server && x->cfg.opts.present)
+		FUZZ_CHECK(h->first_op == TFTP_OP_OACK,
+			   "server with options %#x opened with opcode %d",
+			   x->cfg.opts.present, h->first_op);
 
 	uint64_t run_budget = 1280u << 10;
 	size_t pcap = TFTP_PACKET_MAX + 8u;
