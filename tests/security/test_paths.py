@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Path escapes, for RRQ and WRQ.
+
+The tree (ServerCase): base/root is served; base/secret.txt and the root's
+sibling base/root-private/secret.txt hold a secret token. inotify watches
+the secrets (opened?) and the directories outside the root (anything
+created?): nothing outside the root is ever opened, read or written,
+whatever the name asked: .., absolute paths, //, backslashes, symlinks out
+of the root (file and directory), a symlink or directory swapped in while
+requests run, a FIFO, a device, a directory."""
+import ctypes
+import os
+import stat
+import threading
+import time
+
+from sectest import (ACK, DATA, ERROR, OACK, Client, ServerCase, data, log, main,
+                     rrq, scaled, wrq)
+
+IN_ACCESS, IN_MODIFY, IN_OPEN = 0x1, 0x2, 0x20
+IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x80, 0x100, 0x200
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Watch:
+    """inotify over paths outside the root."""
+
+    def __init__(self):
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        self.names = {}
+
+    def add(self, path, mask):
+        wd = libc.inotify_add_watch(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_add_watch %s" % path)
+        self.names[wd] = path
+
+    def events(self):
+        out = []
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return out
+            i = 0
+            while i < len(buf):
+                wd, mask, _, n = (int.from_bytes(buf[i + k:i + k + 4], "little")
+                                  for k in (0, 4, 8, 12))
+                name = buf[i + 16:i + 16 + n].rstrip(b"\0").decode(errors="replace")
+                out.append((self.names.get(wd, "?"), name, mask))
+                i += 16 + n
+
+    def close(self):
+        os.close(self.fd)
+
+
+def exchange(a, b):
+    """Swap two names atomically (renameat2 RENAME_EXCHANGE)."""
+    if libc.renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b),
+                      RENAME_EXCHANGE) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+READ_ESCAPES = [
+    "../secret.txt", "../root-private/secret.txt", "sub/../../secret.txt",
+    "sub/../../root-private/secret.txt", "./../secret.txt", "..", "../",
+    "/../secret.txt", "//../secret.txt", "/..//../secret.txt", "sub/./../../secret.txt",
+    "..\\secret.txt", "sub\\..\\..\\secret.txt", "\\..\\secret.txt",
+    "..\\root-private\\secret.txt", "....//secret.txt", ".../secret.txt",
+    "%2e%2e/secret.txt", "..%2fsecret.txt", "link-out", "link-abs",
+    "dirlink/secret.txt", "dirlink-abs/secret.txt", "sub/up/../secret.txt",
+    "sub/up/../root-private/secret.txt", "sub/up/../../secret.txt",
+    "a/" * 300 + "../" * 301 + "secret.txt",
+]
+# Names that are not regular files inside the root.
+SPECIAL = ["fifo", "zero", "dev-link", "sub", "emptydir", ".", "/", "//", "loop",
+           "sub/", "/sub"]
+
+
+class Paths(ServerCase):
+    server_args = ("-w", "--overwrite")
+
+    def setUp(self):
+        super().setUp()
+        r = self.root
+        os.mkdir(os.path.join(r, "sub"))
+        os.mkdir(os.path.join(r, "emptydir"))
+        with open(os.path.join(r, "sub", "inner.txt"), "wb") as f:
+            f.write(b"inner\n")
+        os.symlink("../secret.txt", os.path.join(r, "link-out"))
+        os.symlink(os.path.join(self.base, "secret.txt"), os.path.join(r, "link-abs"))
+        os.symlink("../root-private", os.path.join(r, "dirlink"))
+        os.symlink(self.private, os.path.join(r, "dirlink-abs"))
+        os.symlink("pub.bin", os.path.join(r, "link-in"))
+        os.symlink("..", os.path.join(r, "sub", "up"))
+        os.symlink("loop", os.path.join(r, "loop"))
+        os.symlink("/dev/zero", os.path.join(r, "dev-link"))
+        os.mkfifo(os.path.join(r, "fifo"))
+        try:
+            os.mknod(os.path.join(r, "zero"), stat.S_IFCHR | 0o666, os.makedev(1, 5))
+        except OSError:
+            os.symlink("/dev/zero", os.path.join(r, "zero"))
+        # Watch from the first request on (the server's start-up is not
+        # driven by a peer).
+        self.start_server()
+        self.watch = Watch()
+        for s in (os.path.join(self.base, "secret.txt"),
+                  os.path.join(self.private, "secret.txt")):
+            self.watch.add(s, IN_OPEN | IN_ACCESS | IN_MODIFY)
+        for d in (self.base, self.private):
+            self.watch.add(d, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_OPEN)
+
+    def tearDown(self):
+        try:
+            self.assert_untouched()
+        finally:
+            self.watch.close()
+            super().tearDown()
+
+    def assert_untouched(self):
+        evs = [e for e in self.watch.events()
+               # the base directory itself holds root/: only its entries matter
+               if not (e[0] == self.base and e[1] in ("root",))]
+        self.assertEqual(evs, [], "something outside the root was touched")
+        self.assertEqual(sorted(os.listdir(self.private)), ["secret.txt"])
+        self.assertEqual(sorted(os.listdir(self.base)),
+                         ["root", "root-private", "secret.txt"])
+        for s in (os.path.join(self.base, "secret.txt"),
+                  os.path.join(self.private, "secret.txt")):
+            with open(s, "rb") as f:
+                self.assertEqual(f.read(), self.SECRET, "%s was changed" % s)
+        self.watch.events()  # our own look above
+
+    def refused(self, c, name, pkt, codes=(1, 2)):
+        c.send(pkt, self.server.port)
+        replies = c.recv_all(quiet=0.3, limit=5)
+        log("  %-5s %-40r -> %s" % ("RRQ" if pkt[1] == 1 else "WRQ", name[:40], replies))
+        self.assert_no_secret(replies, name)
+        self.assertEqual(len(replies), 1, "%r: %r" % (name, replies))
+        self.assertEqual(replies[0].op, ERROR, "%r answered %r" % (name, replies[0]))
+        self.assertIn(replies[0].code, codes, "%r: %r" % (name, replies[0]))
+
+    def test_read_escapes_are_refused(self):
+        for name in READ_ESCAPES:
+            with self.subTest(name=name[:60]), Client() as c:
+                self.refused(c, name, rrq(name))
+        self.assert_serving("read escapes")
+
+    def test_absolute_paths_stay_in_the_root(self):
+        """A leading / is the root: absolute paths outside cannot be named."""
+        for name in (os.path.join(self.base, "secret.txt"),
+                     os.path.join(self.private, "secret.txt"), "/etc/passwd",
+                     "/proc/self/environ", "/proc/self/cwd/secret.txt"):
+            with self.subTest(name=name), Client() as c:
+                self.refused(c, name, rrq(name))
+        with Client() as c:
+            got, _ = c.get(self.server.port, "/pub.bin")
+            self.assertEqual(got, self.pub)
+            got, _ = c.get(self.server.port, "//sub//inner.txt")
+            self.assertEqual(got, b"inner\n")
+
+    def test_special_files_are_refused_and_do_not_hang(self):
+        for name in SPECIAL:
+            with self.subTest(name=name), Client() as c:
+                t0 = time.monotonic()
+                self.refused(c, name, rrq(name), codes=(0, 1, 2))
+                self.assertLess(time.monotonic() - t0, scaled(4), "%r was slow" % name)
+            self.assert_serving("RRQ %r" % name)
+        for name in ("fifo", "zero", "dev-link", "sub", "emptydir", "loop"):
+            with self.subTest(write=name), Client() as c:
+                self.refused(c, name, wrq(name), codes=(0, 1, 2, 6))
+            self.assert_serving("WRQ %r" % name)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(os.path.join(self.root, "fifo")).st_mode))
+
+    def test_symlinks_inside_the_root(self):
+        """A symlink that stays inside may be served or refused; if served,
+        it is the right file."""
+        for name in ("link-in", "sub/up/pub.bin"):
+            with self.subTest(name=name), Client() as c:
+                try:
+                    got, _ = c.get(self.server.port, name)
+                    self.assertEqual(got, self.pub)
+                except AssertionError as e:
+                    self.assertIn(getattr(e, "code", None), (1, 2), str(e))
+
+    def write_attempt(self, name):
+        """WRQ name; if accepted, send two blocks. Returns the first reply."""
+        with Client() as c:
+            c.send(wrq(name), self.server.port)
+            p = c.recv(3)
+            self.assertIsNotNone(p, "WRQ %r: no reply" % name)
+            log("  WRQ %-40r -> %r" % (name[:40], p))
+            if p.op == ACK:
+                tid = p.port
+                for block, payload in ((1, b"EVIL" * 128), (2, b"evil")):
+                    c.send(data(block, payload), tid)
+                    r = c.recv(3)
+                    self.assertIsNotNone(r)
+                    if r.op == ERROR:
+                        break
+            return p
+
+    def test_write_escapes_are_refused(self):
+        names = [n.replace("secret", "evil") for n in READ_ESCAPES] + [
+            "link-out", "link-abs", "dirlink/new.txt", "dirlink-abs/new.txt",
+            os.path.join(self.base, "evil.txt"), os.path.join(self.private, "evil.txt"),
+            "sub/up/../evil.txt", "dirlink/secret.txt"]
+        for name in names:
+            with self.subTest(name=name[:60]):
+                p = self.write_attempt(name)
+                if name in ("link-out", "link-abs") and p.op == ACK:
+                    # Allowed only as replacing the link itself, inside the root.
+                    self.assertFalse(os.path.islink(os.path.join(self.root, name)))
+                elif name.startswith(self.base) and p.op == ACK:
+                    # Taken as relative to the root: it landed inside.
+                    inside = os.path.join(self.root, name.lstrip("/"))
+                    self.assertTrue(os.path.exists(inside), inside)
+                else:
+                    self.assertEqual(p.op, ERROR, "WRQ %r accepted" % name)
+                    self.assertIn(p.code, (1, 2, 6), repr(p))
+                self.assert_untouched()
+        self.assert_serving("write escapes")
+
+    def race(self, flip, attempt, rounds, seconds):
+        stop = threading.Event()
+        flips = [0]
+
+        def flipper():
+            while not stop.is_set():
+                flip()
+                flips[0] += 1
+        t = threading.Thread(target=flipper, daemon=True)
+        t.start()
+        outcomes = {}
+        end = time.monotonic() + scaled(seconds)
+        try:
+            for i in range(rounds):
+                if time.monotonic() > end:
+                    break
+                k = attempt(i)
+                outcomes[k] = outcomes.get(k, 0) + 1
+        finally:
+            stop.set()
+            t.join(10)
+        log("  %d flips, outcomes %s" % (flips[0], outcomes))
+        return outcomes
+
+    def read_once(self, name, inside):
+        with Client() as c:
+            c.send(rrq(name), self.server.port)
+            p = c.recv(3)
+            self.assertIsNotNone(p, "no reply for %r" % name)
+            self.assert_no_secret([p], name)
+            if p.op == ERROR:
+                self.assertIn(p.code, (1, 2))
+                return "ERROR %d" % p.code
+            self.assertEqual(p.op, DATA, repr(p))
+            self.assertEqual(p.payload, inside)
+            c.send(b"\x00\x04\x00\x01", p.port)
+            return "served"
+
+    def test_symlink_swapped_in_during_requests(self):
+        """root/race flips between a file inside and a symlink to the secret
+        outside, atomically, while RRQs for it run: never the secret."""
+        r = self.root
+        inside = b"inside, harmless\n"
+        with open(os.path.join(r, "race"), "wb") as f:
+            f.write(inside)
+        os.symlink("../secret.txt", os.path.join(r, "race.alt"))
+        out = self.race(lambda: exchange(os.path.join(r, "race"), os.path.join(r, "race.alt")),
+                        lambda i: self.read_once("race", inside), 300, 20)
+        self.assertGreater(sum(out.values()), 0)
+        self.assert_serving("a symlink race")
+
+    def test_directory_swapped_in_during_requests(self):
+        """root/racedir flips between a directory inside and a symlink to the
+        sibling directory that holds the secret."""
+        r = self.root
+        os.mkdir(os.path.join(r, "racedir"))
+        decoy = b"decoy\n"
+        with open(os.path.join(r, "racedir", "secret.txt"), "wb") as f:
+            f.write(decoy)
+        os.symlink("../root-private", os.path.join(r, "racedir.alt"))
+        out = self.race(lambda: exchange(os.path.join(r, "racedir"),
+                                         os.path.join(r, "racedir.alt")),
+                        lambda i: self.read_once("racedir/secret.txt", decoy), 300, 20)
+        self.assertGreater(sum(out.values()), 0)
+
+    def test_directory_swapped_in_during_writes(self):
+        """WRQs into root/wdir while it flips to a symlink to the sibling
+        directory: nothing is ever created outside the root."""
+        r = self.root
+        os.mkdir(os.path.join(r, "wdir"))
+        os.symlink("../root-private", os.path.join(r, "wdir.alt"))
+
+        def attempt(i):
+            p = self.write_attempt("wdir/w%d.txt" % i)
+            return "ERROR %d" % p.code if p.op == ERROR else "accepted"
+        self.race(lambda: exchange(os.path.join(r, "wdir"), os.path.join(r, "wdir.alt")),
+                  attempt, 150, 25)
+        self.assert_untouched()
+
+
+if __name__ == "__main__":
+    main()
