@@ -201,7 +201,15 @@ static void check_error_truncation(const uint8_t *data, size_t size)
 	uint8_t *b = malloc(cap ? cap : 1u);
 	if (!b)
 		abort();
-	size_t n = tftp_build_error(b, cap, code, msg);
+	/* An odd capacity asks for the code's default message (msg NULL). */
+	int dflt = (cap & 1) != 0;
+	if (dflt) {
+		const char *d = tftp_errcode_message(code);
+		FUZZ_CHECK(d != NULL, "no default message for %u", code);
+		snprintf(msg, sizeof(msg), "%s", d);
+		mlen = strlen(msg);
+	}
+	size_t n = tftp_build_error(b, cap, code, dflt ? NULL : msg);
 	if (cap < 5) {
 		FUZZ_CHECK(n == 0, "ERROR into cap %zu gave %zu", cap, n);
 		free(b);

@@ -98,6 +98,7 @@ def packet_seeds():
         "rrq_unknown_opt": request(RRQ, "f", "octet", ("multicast", "")),
         "rrq_mixed_case": request(RRQ, "f", "octet", ("BlkSize", "512")),
         "rrq_long_name": request(RRQ, "a" * 1024, "octet"),
+        "rrq_too_long_name": request(RRQ, "a" * 1025, "octet"),
         "data_empty": u16(DATA) + u16(1),
         "data_512": u16(DATA) + u16(7) + bytes(range(256)) * 2,
         "data_wrapped": u16(DATA) + u16(0) + b"x" * 8,
