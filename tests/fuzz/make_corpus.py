@@ -338,6 +338,43 @@ def xfer_seeds():
         write("xfer", k, v)
 
 
+def pair_input(client_put, netascii, no_options=False, max_blksize=65464,
+               max_window=64, present=0, blksize=512, timeout=1, window=1,
+               dally=True, size=5000, pattern=b"hello\nworld\r\n", channel=b""):
+    kind = (1 if client_put else 0) | (2 if netascii else 0) | (4 if no_options else 0)
+    b = u8(kind) + rng(8, 65464, max_blksize) + rng(1, 64, max_window)
+    b += u8(present) + rng(8, 1500, blksize) + rng(1, 3, timeout) + rng(1, 32, window)
+    b += u8(0 if dally else 1)
+    b += rng(0, 48 << 10, size) + rng(1, 64, len(pattern)) + pattern
+    return b + channel
+
+
+def pair_seeds():
+    # channel bytes: &7 == 0 drop, 1 duplicate (+1 byte), 2 hold back
+    # (+1 byte), else deliver
+    s = {
+        "get_plain": pair_input(False, False),
+        "put_plain": pair_input(True, False),
+        "get_options": pair_input(False, False, present=15, blksize=1024, window=8,
+                                  timeout=2, size=40000),
+        "put_options": pair_input(True, False, present=15, blksize=100, window=4,
+                                  size=10000),
+        "get_netascii": pair_input(False, True, present=1, blksize=64, size=3000),
+        "put_netascii_window": pair_input(True, True, present=9, blksize=32, window=16,
+                                          size=2000),
+        "get_capped": pair_input(False, False, max_blksize=512, max_window=2,
+                                 present=9, blksize=1500, window=32, size=20000),
+        "no_options": pair_input(False, False, no_options=True, present=15, size=1025),
+        "empty_file": pair_input(False, False, size=0),
+        "lossy_get": pair_input(False, False, present=9, blksize=256, window=8, size=8000,
+                                channel=bytes([3, 0, 3, 1, 5, 3, 2, 9, 0, 0, 3, 3, 4] * 8)),
+        "lossy_put": pair_input(True, True, present=1, blksize=16, size=600,
+                                channel=bytes([0, 3, 3, 2, 40, 3, 0, 1, 1, 3] * 10)),
+    }
+    for k, v in s.items():
+        write("pair", k, v)
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -346,6 +383,7 @@ def main():
     oack_seeds()
     netascii_seeds()
     xfer_seeds()
+    pair_seeds()
     n = sum(len(files) for _, _, files in os.walk(OUT))
     print("wrote %d seeds under %s" % (n, os.path.relpath(OUT)), file=sys.stderr)
 
