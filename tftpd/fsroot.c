@@ -1,0 +1,421 @@
+/* Confinement beneath the root and atomic uploads. See fsroot.h. */
+#include "fsroot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static void set_err(struct tftp_err *err, uint16_t code, const char *msg)
+{
+	err->code = code;
+	snprintf(err->msg, sizeof(err->msg), "%s", msg);
+}
+
+void fsroot_errno_to_tftp(int e, struct tftp_err *err)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		set_err(err, TFTP_ERR_NOTFOUND, "File not found");
+		break;
+	case EXDEV:  /* openat2: the name resolves outside the root */
+	case ELOOP:  /* a symlink we will not follow, or a loop */
+	case EACCES:
+	case EPERM:
+	case EISDIR:
+	case ENAMETOOLONG:
+		set_err(err, TFTP_ERR_ACCESS, "Access violation");
+		break;
+	case EROFS:
+		set_err(err, TFTP_ERR_ACCESS, "Read-only file system");
+		break;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		set_err(err, TFTP_ERR_NOSPACE, "Disk full or allocation exceeded");
+		break;
+	case EEXIST:
+		set_err(err, TFTP_ERR_EXISTS, "File already exists");
+		break;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+		/* Transient: the client may well succeed a moment later. */
+		set_err(err, TFTP_ERR_UNDEF, "Out of resources, try again later");
+		break;
+	default:
+		set_err(err, TFTP_ERR_UNDEF, "Cannot open file");
+		break;
+	}
+}
+
+int fsroot_init(struct fsroot *r, const char *path)
+{
+	const char *no2 = getenv("TFTPD_NO_OPENAT2");
+	r->link = FSROOT_LINK_NONE;
+	r->use_openat2 = !(no2 && no2[0] == '1');
+	r->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return r->dirfd < 0 ? -1 : 0;
+}
+
+void fsroot_fini(struct fsroot *r)
+{
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	r->dirfd = -1;
+}
+
+int fsroot_clean_name(const char *in, char *out, size_t cap,
+		      struct tftp_err *err)
+{
+	size_t o = 0;
+	const char *p = in;
+	if (cap < strlen(in) + 2) {
+		set_err(err, TFTP_ERR_ACCESS, "File name too long");
+		return -1;
+	}
+	while (*p) {
+		/* One component: [p, e). Leading and repeated slashes make
+		 * empty components, which are dropped, so "/pxelinux.0" and
+		 * "//a//b" are the root's. */
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			p += n + (e ? 1 : 0);
+			continue;
+		}
+		/* ".." is refused outright rather than resolved: nothing in
+		 * the root needs it, and an escape is then impossible even
+		 * before the kernel's RESOLVE_BENEATH check. */
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			set_err(err, TFTP_ERR_ACCESS, "Access violation");
+			return -1;
+		}
+		if (n >= sizeof(FSROOT_TMP_PREFIX) - 1 &&
+		    memcmp(p, FSROOT_TMP_PREFIX, sizeof(FSROOT_TMP_PREFIX) - 1) == 0) {
+			set_err(err, TFTP_ERR_ACCESS, "Access violation");
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)p[i];
+			/* Control characters have no business in a file name
+			 * and would garble the logs. */
+			if (c < 0x20 || c == 0x7f) {
+				set_err(err, TFTP_ERR_ACCESS, "Invalid file name");
+				return -1;
+			}
+		}
+		if (o)
+			out[o++] = '/';
+		memcpy(out + o, p, n);
+		o += n;
+		p += n + (e ? 1 : 0);
+	}
+	out[o] = '\0';
+	if (o == 0) {
+		/* The root itself: a directory, never a file to serve. */
+		set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- resolution -------------------------------------------------------- */
+
+/* The fallback: walk the cleaned path one component at a time, following
+ * no symlink (O_NOFOLLOW on every step), so nothing outside the root can be
+ * reached. Stricter than openat2, which follows symlinks that stay inside. */
+static int walk_open(int rootfd, const char *clean, int flags, mode_t mode)
+{
+	char comp[256];
+	int cur = rootfd;
+	const char *p = clean;
+	for (;;) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		int fd;
+		if (n >= sizeof(comp)) {
+			if (cur != rootfd)
+				close(cur);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (e)
+			fd = openat(cur, comp,
+				    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		else
+			fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC,
+				    mode);
+		int saved = errno;
+		if (cur != rootfd)
+			close(cur);
+		if (fd < 0) {
+			errno = saved;
+			return -1;
+		}
+		if (!e)
+			return fd;
+		cur = fd;
+		p = e + 1;
+	}
+}
+
+static int resolve(struct fsroot *r, const char *clean, int flags, mode_t mode)
+{
+	if (r->use_openat2) {
+		struct open_how how;
+		memset(&how, 0, sizeof(how));
+		how.flags = (uint64_t)(flags | O_CLOEXEC);
+		how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		long fd;
+		do
+			fd = syscall(SYS_openat2, r->dirfd, clean, &how,
+				     sizeof(how));
+		while (fd < 0 && errno == EAGAIN);
+		/* EAGAIN: a rename raced the lookup; the kernel asks to retry. */
+		if (fd >= 0 || errno != ENOSYS)
+			return (int)fd;
+		r->use_openat2 = 0; /* kernel older than 5.6 */
+	}
+	return walk_open(r->dirfd, clean, flags, mode);
+}
+
+int fsroot_open_read(struct fsroot *r, const char *clean, struct stat *st,
+		     struct tftp_err *err)
+{
+	struct stat pst;
+	/* First an O_PATH descriptor: it opens nothing for I/O, so a FIFO, a
+	 * device or a socket is looked at (fstat) without the side effects of
+	 * opening it (waking a FIFO writer, a device driver's open). */
+	int pfd = resolve(r, clean, O_PATH, 0);
+	if (pfd < 0) {
+		fsroot_errno_to_tftp(errno, err);
+		return -1;
+	}
+	if (fstat(pfd, &pst) < 0 || !S_ISREG(pst.st_mode)) {
+		close(pfd);
+		set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		return -1;
+	}
+	/* Then the real open. The name may have been swapped in between, so
+	 * the result is checked again: same file, still regular. O_NONBLOCK
+	 * keeps even a FIFO swapped in from blocking the loop. */
+	int fd = resolve(r, clean, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	int saved = errno;
+	close(pfd);
+	if (fd < 0) {
+		fsroot_errno_to_tftp(saved, err);
+		return -1;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+	    st->st_dev != pst.st_dev || st->st_ino != pst.st_ino) {
+		close(fd);
+		set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- uploads ----------------------------------------------------------- */
+
+static int link_tmpfile(const struct fsroot *r, const struct fsupload *u,
+			const char *name)
+{
+	if (r->link == FSROOT_LINK_EMPTY_PATH)
+		return linkat(u->fd, "", u->dirfd, name, AT_EMPTY_PATH);
+	char proc[48];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", u->fd);
+	return linkat(AT_FDCWD, proc, u->dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+static void tmp_name(char *buf, size_t cap)
+{
+	static uint64_t counter;
+	uint64_t rnd = 0;
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+		rnd = (uint64_t)time(NULL) * 6364136223846793005ull;
+	rnd ^= ++counter * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	snprintf(buf, cap, FSROOT_TMP_PREFIX "%016llx", (unsigned long long)rnd);
+}
+
+/* A new, exclusive, hidden name in the upload's directory. */
+static int create_named(struct fsupload *u)
+{
+	for (int i = 0; i < 16; i++) {
+		tmp_name(u->tmpname, sizeof(u->tmpname));
+		int fd = openat(u->dirfd, u->tmpname,
+				O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+					O_CLOEXEC,
+				0666);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+void fsroot_probe_tmpfile(struct fsroot *r)
+{
+	const char *no = getenv("TFTPD_NO_TMPFILE");
+	r->link = FSROOT_LINK_NONE;
+	if (no && no[0] == '1')
+		return;
+	struct fsupload u;
+	memset(&u, 0, sizeof(u));
+	u.dirfd = r->dirfd;
+	u.fd = openat(r->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (u.fd < 0)
+		return;
+	char name[40];
+	tmp_name(name, sizeof(name));
+	static const enum fsroot_link methods[] = {FSROOT_LINK_EMPTY_PATH,
+						   FSROOT_LINK_PROC};
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		r->link = methods[i];
+		if (link_tmpfile(r, &u, name) == 0) {
+			unlinkat(r->dirfd, name, 0);
+			close(u.fd);
+			return;
+		}
+	}
+	r->link = FSROOT_LINK_NONE;
+	close(u.fd);
+}
+
+int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
+			uint64_t need, struct fsupload *u, struct tftp_err *err)
+{
+	struct stat st;
+	memset(u, 0, sizeof(*u));
+	u->dirfd = u->fd = -1;
+	const char *slash = strrchr(clean, '/');
+	u->base = slash ? slash + 1 : clean;
+	if (slash) {
+		/* The directory part, resolved like any read: it must exist
+		 * inside the root (uploads do not create directories). */
+		char dir[TFTP_FILENAME_MAX + 2];
+		size_t n = (size_t)(slash - clean);
+		if (n >= sizeof(dir)) {
+			set_err(err, TFTP_ERR_ACCESS, "File name too long");
+			return -1;
+		}
+		memcpy(dir, clean, n);
+		dir[n] = '\0';
+		u->dirfd = resolve(r, dir, O_PATH | O_DIRECTORY, 0);
+	} else {
+		u->dirfd = openat(r->dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (u->dirfd < 0) {
+		fsroot_errno_to_tftp(errno, err);
+		return -1;
+	}
+	if (fstatat(u->dirfd, u->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* Never replace a directory, FIFO, device or symlink: only a
+		 * regular file may be overwritten, and only when allowed. */
+		if (!S_ISREG(st.st_mode)) {
+			set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+			goto fail;
+		}
+		if (!overwrite) {
+			set_err(err, TFTP_ERR_EXISTS, "File already exists");
+			goto fail;
+		}
+	} else if (errno != ENOENT) {
+		fsroot_errno_to_tftp(errno, err);
+		goto fail;
+	}
+	if (need) {
+		struct statvfs vfs;
+		if (fstatvfs(u->dirfd, &vfs) == 0 &&
+		    (uint64_t)vfs.f_bavail * vfs.f_frsize < need) {
+			set_err(err, TFTP_ERR_NOSPACE, "Not enough free space");
+			goto fail;
+		}
+	}
+	if (r->link != FSROOT_LINK_NONE) {
+		u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+			       0666);
+		/* Not every file system under the root has O_TMPFILE. */
+		if (u->fd < 0 && errno != EOPNOTSUPP && errno != EISDIR &&
+		    errno != EINVAL) {
+			fsroot_errno_to_tftp(errno, err);
+			goto fail;
+		}
+	}
+	if (u->fd < 0) {
+		u->fd = create_named(u);
+		if (u->fd < 0) {
+			fsroot_errno_to_tftp(errno, err);
+			goto fail;
+		}
+		u->named = 1;
+	}
+	return 0;
+fail:
+	fsroot_upload_discard(u);
+	return -1;
+}
+
+int fsroot_upload_commit(struct fsroot *r, struct fsupload *u, int overwrite,
+			 struct tftp_err *err)
+{
+	int rc;
+	if (u->committed)
+		return 0;
+	if (!u->named) {
+		if (!overwrite) {
+			/* linkat never replaces: EEXIST if the name was taken
+			 * while the data came in. */
+			rc = link_tmpfile(r, u, u->base);
+		} else {
+			/* A link cannot replace a file: link under a hidden
+			 * name, then rename over the old one. */
+			tmp_name(u->tmpname, sizeof(u->tmpname));
+			rc = link_tmpfile(r, u, u->tmpname);
+			if (rc == 0) {
+				u->named = 1;
+				rc = renameat(u->dirfd, u->tmpname, u->dirfd,
+					      u->base);
+			}
+		}
+	} else if (!overwrite) {
+		rc = linkat(u->dirfd, u->tmpname, u->dirfd, u->base, 0);
+		if (rc == 0)
+			unlinkat(u->dirfd, u->tmpname, 0);
+	} else {
+		rc = renameat(u->dirfd, u->tmpname, u->dirfd, u->base);
+	}
+	if (rc < 0) {
+		int e = errno;
+		fsroot_errno_to_tftp(e, err);
+		if (e == EISDIR || e == ENOTDIR)
+			set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		return -1;
+	}
+	u->committed = 1;
+	u->named = 0; /* the temporary name is gone */
+	return 0;
+}
+
+void fsroot_upload_discard(struct fsupload *u)
+{
+	if (u->named && !u->committed && u->dirfd >= 0)
+		unlinkat(u->dirfd, u->tmpname, 0);
+	u->named = 0;
+	if (u->fd >= 0)
+		close(u->fd);
+	if (u->dirfd >= 0)
+		close(u->dirfd);
+	u->fd = u->dirfd = -1;
+}

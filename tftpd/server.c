@@ -1,0 +1,623 @@
+/* The listening side: requests in, policy and limits, sessions out; signals
+ * and shutdown. See server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "options.h"
+#include "session.h"
+
+#define RECV_BATCH 64
+
+uint64_t server_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the session table ------------------------------------------------- */
+
+static size_t host_bucket(const struct server *srv, const struct sockaddr *sa)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	if (sa->sa_family == AF_INET) {
+		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		n = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		n = 16;
+	}
+	/* FNV-1a seeded with a random key. Only the address is hashed: every
+	 * transfer of one client is in one chain, which --max-per-client
+	 * keeps short. */
+	uint32_t h = 2166136261u ^ srv->hash_key;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	h ^= h >> 16;
+	return h & (srv->nbuckets - 1u);
+}
+
+void server_table_add(struct server *srv, struct session *s)
+{
+	s->bucket = host_bucket(srv, (struct sockaddr *)&s->peer);
+	s->hnext = srv->buckets[s->bucket];
+	srv->buckets[s->bucket] = s;
+	s->prev = NULL;
+	s->next = srv->all;
+	if (srv->all)
+		srv->all->prev = s;
+	srv->all = s;
+	srv->nsessions++;
+}
+
+void server_table_remove(struct server *srv, struct session *s)
+{
+	struct session **pp = &srv->buckets[s->bucket];
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->all = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+}
+
+void server_session_gone(struct server *srv)
+{
+	if (srv->stopping && srv->nsessions == 0)
+		event_base_loopbreak(srv->base);
+}
+
+/* Transfers from peer's address; *dup set if one is from its port too. */
+static unsigned host_sessions(const struct server *srv,
+			      const struct sockaddr *peer, int *dup)
+{
+	unsigned n = 0;
+	*dup = 0;
+	for (const struct session *s = srv->buckets[host_bucket(srv, peer)]; s;
+	     s = s->hnext) {
+		const struct sockaddr *sp = (const struct sockaddr *)&s->peer;
+		if (!tftp_sockaddr_same_host(sp, peer))
+			continue;
+		n++;
+		if (tftp_sockaddr_port(sp) == tftp_sockaddr_port(peer))
+			*dup = 1;
+	}
+	return n;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* Where a request arrived: the local address (from IP_PKTINFO /
+ * IPV6_PKTINFO) that the transfer socket binds to and that answers come
+ * from. */
+struct arrival {
+	struct tftpd_listener *l;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	struct sockaddr_storage local;
+	socklen_t locallen;
+	int ifindex;
+	int have_pktinfo;
+};
+
+/* Answer a request from the listening socket, from the address it was sent
+ * to. Needs no new descriptor, so even out of descriptors a client hears
+ * why. */
+static void reply_error(const struct arrival *a, uint16_t code, const char *msg)
+{
+	uint8_t pkt[TFTP_HDR_LEN + 128];
+	size_t len = tftp_build_error(pkt, sizeof(pkt), code, msg);
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct iovec iov = {.iov_base = pkt, .iov_len = len};
+	struct msghdr m;
+	memset(&m, 0, sizeof(m));
+	memset(&cbuf, 0, sizeof(cbuf));
+	m.msg_name = (void *)&a->peer;
+	m.msg_namelen = a->peerlen;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	if (!len)
+		return;
+	if (a->have_pktinfo) {
+		m.msg_control = cbuf.buf;
+		struct cmsghdr *c;
+		if (a->local.ss_family == AF_INET) {
+			struct in_pktinfo pi;
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_spec_dst =
+				((const struct sockaddr_in *)&a->local)->sin_addr;
+			m.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&m);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi;
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi6_addr =
+				((const struct sockaddr_in6 *)&a->local)->sin6_addr;
+			pi.ipi6_ifindex = (unsigned)a->ifindex;
+			m.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&m);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
+	}
+	(void)sendmsg(a->l->fd, &m, 0);
+}
+
+/* A name from the network, made safe for a log line. */
+static void printable(const char *s, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 4 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	if (o + 4 >= cap && len > o)
+		memcpy(out + o, "...", 3), o += 3;
+	out[o] = '\0';
+}
+
+static void refuse(struct server *srv, const struct arrival *a, uint16_t op,
+		   const struct tftp_slice *name, uint16_t code,
+		   const char *msg)
+{
+	reply_error(a, code, msg);
+	if (!tftp_log_enabled(&srv->log, TFTP_LOG_INFO))
+		return;
+	char who[64], shown[120];
+	tftp_sockaddr_str((const struct sockaddr *)&a->peer, who, sizeof(who));
+	if (name)
+		printable(name->ptr, name->len, shown, sizeof(shown));
+	else
+		snprintf(shown, sizeof(shown), "(malformed)");
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "%s %s %s: refused, sent ERROR %u (%s)",
+		  who, op == TFTP_OP_WRQ ? "WRQ" : "RRQ", shown, (unsigned)code,
+		  msg);
+}
+
+static void handle_request(struct server *srv, struct arrival *a,
+			   const uint8_t *buf, size_t len)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
+	uint16_t op = tftp_packet_opcode(buf, len);
+	/* Only requests are answered here: an answer to a stray DATA, ACK,
+	 * ERROR or OACK could start an ERROR ping-pong with another server,
+	 * or reflect traffic at a forged source. */
+	if (op != TFTP_OP_RRQ && op != TFTP_OP_WRQ)
+		return;
+	if (tftp_sockaddr_port(peer) == 0)
+		return; /* nowhere to answer */
+	struct tftp_packet p;
+	enum tftp_parse_result pr = tftp_packet_parse(buf, len, &p);
+	if (pr != TFTP_PARSE_OK) {
+		refuse(srv, a, op, NULL, TFTP_ERR_BADOP, tftp_parse_strerror(pr));
+		return;
+	}
+	int dup;
+	unsigned from_host = host_sessions(srv, peer, &dup);
+	if (dup) {
+		/* A retransmitted request (or another one from the same TID):
+		 * that transfer is already answering it. */
+		tftp_logf(&srv->log, TFTP_LOG_DEBUG,
+			  "request from a client with a live transfer ignored");
+		return;
+	}
+	enum tftp_mode mode = tftp_mode_parse(p.mode);
+	if (mode == TFTP_MODE_INVALID) {
+		refuse(srv, a, op, &p.filename, TFTP_ERR_BADOP,
+		       "Unsupported transfer mode");
+		return;
+	}
+	if (op == TFTP_OP_WRQ && !cfg->allow_write) {
+		refuse(srv, a, op, &p.filename, TFTP_ERR_ACCESS,
+		       "Writes are not allowed");
+		return;
+	}
+	if (srv->nsessions >= cfg->max_transfers ||
+	    from_host >= cfg->max_per_client) {
+		refuse(srv, a, op, &p.filename, TFTP_ERR_UNDEF, "server busy");
+		return;
+	}
+	struct tftp_err err;
+	char clean[TFTP_FILENAME_MAX + 2];
+	if (fsroot_clean_name(p.filename.ptr, clean, sizeof(clean), &err) < 0) {
+		refuse(srv, a, op, &p.filename, err.code, err.msg);
+		return;
+	}
+	struct session_request req;
+	memset(&req, 0, sizeof(req));
+	tftp_opts_from_packet(&p, &req.opts);
+	if (op == TFTP_OP_WRQ && cfg->max_upload &&
+	    (req.opts.present & TFTP_OPT_TSIZE) &&
+	    req.opts.tsize > cfg->max_upload) {
+		refuse(srv, a, op, &p.filename, TFTP_ERR_NOSPACE,
+		       "File too large");
+		return;
+	}
+	req.peer = peer;
+	req.peerlen = a->peerlen;
+	req.local = (const struct sockaddr *)&a->local;
+	req.locallen = a->locallen;
+	req.is_write = op == TFTP_OP_WRQ;
+	req.mode = mode;
+	req.clean = clean;
+	if (session_start(srv, &req, &err) < 0)
+		refuse(srv, a, op, &p.filename, err.code, err.msg);
+}
+
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+	struct tftpd_listener *l = arg;
+	struct server *srv = l->srv;
+	(void)what;
+	for (int i = 0; i < RECV_BATCH && !srv->stopping; i++) {
+		struct arrival a;
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+				 CMSG_SPACE(sizeof(struct in_pktinfo))];
+		} cbuf;
+		struct iovec iov = {.iov_base = srv->buf,
+				    .iov_len = sizeof(srv->buf)};
+		struct msghdr m;
+		memset(&m, 0, sizeof(m));
+		memset(&a, 0, sizeof(a));
+		a.l = l;
+		m.msg_name = &a.peer;
+		m.msg_namelen = sizeof(a.peer);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = cbuf.buf;
+		m.msg_controllen = sizeof(cbuf.buf);
+		ssize_t n = recvmsg(fd, &m, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (m.msg_flags & MSG_TRUNC)
+			continue; /* larger than any request can be */
+		a.peerlen = m.msg_namelen;
+		/* Default: the listener's own address (a wildcard if bound to
+		 * one); replaced by the packet's destination when known. */
+		a.local = l->addr;
+		a.locallen = l->addrlen;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c;
+		     c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level == IPPROTO_IP &&
+			    c->cmsg_type == IP_PKTINFO &&
+			    l->family == AF_INET) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				((struct sockaddr_in *)&a.local)->sin_addr =
+					pi.ipi_spec_dst;
+				a.ifindex = pi.ipi_ifindex;
+				a.have_pktinfo = 1;
+			} else if (c->cmsg_level == IPPROTO_IPV6 &&
+				   c->cmsg_type == IPV6_PKTINFO &&
+				   l->family == AF_INET6) {
+				struct in6_pktinfo pi;
+				struct sockaddr_in6 *s6 =
+					(struct sockaddr_in6 *)&a.local;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				s6->sin6_addr = pi.ipi6_addr;
+				a.ifindex = (int)pi.ipi6_ifindex;
+				/* A link-local address means nothing without
+				 * its interface. */
+				s6->sin6_scope_id =
+					IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr)
+						? pi.ipi6_ifindex
+						: 0;
+				a.have_pktinfo = 1;
+			}
+		}
+		if (a.peer.ss_family != l->family)
+			continue;
+		handle_request(srv, &a, srv->buf, (size_t)n);
+	}
+}
+
+/* ---- listening sockets ------------------------------------------------- */
+
+static int add_listener(struct server *srv, const struct sockaddr *sa,
+			socklen_t len)
+{
+	char where[80];
+	int one = 1;
+	tftp_sockaddr_str(sa, where, sizeof(where));
+	if (srv->nlisteners >= TFTPD_MAX_LISTEN) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "too many listening addresses");
+		return -1;
+	}
+	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "socket for %s: %s", where,
+			  strerror(errno));
+		return -1;
+	}
+	int rc;
+	if (sa->sa_family == AF_INET6) {
+		/* One socket per family: IPv4 requests come to the IPv4
+		 * socket with plain IPv4 addresses, not v4-mapped ones. */
+		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (rc == 0)
+			rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+					sizeof(one));
+	} else {
+		rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	if (rc < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "packet info on %s: %s", where,
+			  strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Room for a burst of requests. */
+	int rcv = 1 << 20;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (bind(fd, sa, len) < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "cannot listen on %s: %s",
+			  where, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	struct tftpd_listener *l = &srv->listeners[srv->nlisteners];
+	l->srv = srv;
+	l->fd = fd;
+	l->family = sa->sa_family;
+	memcpy(&l->addr, sa, len);
+	l->addrlen = len;
+	l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_listen, l);
+	if (!l->ev || event_add(l->ev, NULL) < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "event for %s", where);
+		if (l->ev)
+			event_free(l->ev);
+		close(fd);
+		return -1;
+	}
+	srv->nlisteners++;
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "listening on %s", where);
+	return 0;
+}
+
+static int listen_wildcard(struct server *srv, int family, uint16_t port,
+			   int optional)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_any;
+	tftp_sockaddr_set_port((struct sockaddr *)&ss, port);
+	if (optional) {
+		/* "All addresses" on a host without IPv6: IPv4 only. */
+		int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return 0;
+		close(fd);
+	}
+	return add_listener(srv, (struct sockaddr *)&ss,
+			    tftp_sockaddr_len((struct sockaddr *)&ss));
+}
+
+static int listen_spec(struct server *srv, const struct tftpd_listen_spec *sp)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	if (!sp->host[0]) {
+		if (cfg->family != AF_UNSPEC)
+			return listen_wildcard(srv, cfg->family, sp->port, 0);
+		if (listen_wildcard(srv, AF_INET6, sp->port, 1) < 0)
+			return -1;
+		return listen_wildcard(srv, AF_INET, sp->port, 0);
+	}
+	/* Resolved once, at start-up, before the loop runs. */
+	struct addrinfo hints, *res, *ai;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = cfg->family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_PASSIVE;
+	int rc = getaddrinfo(sp->host, NULL, &hints, &res);
+	if (rc != 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "address %s: %s", sp->host,
+			  gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		struct sockaddr_storage ss;
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		tftp_sockaddr_set_port((struct sockaddr *)&ss, sp->port);
+		if (add_listener(srv, (struct sockaddr *)&ss, ai->ai_addrlen) < 0) {
+			freeaddrinfo(res);
+			return -1;
+		}
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* ---- signals and shutdown ---------------------------------------------- */
+
+static void abort_all(struct server *srv)
+{
+	/* session_abort ends the session, which unlinks it from the list. */
+	while (srv->all)
+		session_abort(srv->all, "Server shutting down");
+}
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)fd;
+	(void)what;
+	tftp_logf(&srv->log, TFTP_LOG_INFO,
+		  "grace period over: aborting %zu transfer(s)", srv->nsessions);
+	abort_all(srv);
+	event_base_loopbreak(srv->base);
+}
+
+static void close_listeners(struct server *srv)
+{
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		struct tftpd_listener *l = &srv->listeners[i];
+		if (l->ev)
+			event_free(l->ev);
+		if (l->fd >= 0)
+			close(l->fd);
+		l->ev = NULL;
+		l->fd = -1;
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)what;
+	if (srv->stopping) {
+		/* A second signal: no more waiting. */
+		tftp_logf(&srv->log, TFTP_LOG_INFO, "signal %d again: aborting",
+			  (int)sig);
+		abort_all(srv);
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	srv->stopping = 1;
+	close_listeners(srv);
+	tftp_logf(&srv->log, TFTP_LOG_INFO,
+		  "signal %d: not accepting requests; %zu transfer(s) running",
+		  (int)sig, srv->nsessions);
+	if (srv->nsessions == 0) {
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	struct timeval tv = {.tv_sec = (time_t)(srv->cfg->grace_ms / 1000u),
+			     .tv_usec = (suseconds_t)((srv->cfg->grace_ms % 1000u) *
+						      1000u)};
+	evtimer_add(srv->ev_grace, &tv);
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+int server_init(struct server *srv, const struct tftpd_config *cfg)
+{
+	/* srv->log is set by the caller. */
+	srv->cfg = cfg;
+	srv->root.dirfd = -1;
+	for (size_t i = 0; i < TFTPD_MAX_LISTEN; i++)
+		srv->listeners[i].fd = -1;
+	if (getrandom(&srv->hash_key, sizeof(srv->hash_key), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(srv->hash_key))
+		srv->hash_key = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	srv->nbuckets = 16;
+	while (srv->nbuckets < cfg->max_transfers && srv->nbuckets < 65536u)
+		srv->nbuckets <<= 1;
+	srv->buckets = calloc(srv->nbuckets, sizeof(*srv->buckets));
+	srv->base = event_base_new();
+	if (!srv->buckets || !srv->base) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "out of memory");
+		return -1;
+	}
+	if (fsroot_init(&srv->root, cfg->root) < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "root %s: %s", cfg->root,
+			  strerror(errno));
+		return -1;
+	}
+	static const struct tftpd_listen_spec dflt = {"", TFTP_PORT};
+	if (cfg->nlisten == 0) {
+		if (listen_spec(srv, &dflt) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (listen_spec(srv, &cfg->listen[i]) < 0)
+			return -1;
+	if (srv->nlisteners == 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "no address to listen on");
+		return -1;
+	}
+	srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+	srv->ev_sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
+	srv->ev_grace = evtimer_new(srv->base, on_grace, srv);
+	if (!srv->ev_sigterm || !srv->ev_sigint || !srv->ev_grace ||
+	    evsignal_add(srv->ev_sigterm, NULL) < 0 ||
+	    evsignal_add(srv->ev_sigint, NULL) < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "cannot set up signals");
+		return -1;
+	}
+	return 0;
+}
+
+void server_ready(struct server *srv)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	if (cfg->allow_write)
+		fsroot_probe_tmpfile(&srv->root);
+	tftp_logf(&srv->log, TFTP_LOG_INFO,
+		  "serving %s (%s), uploads via %s, %s",
+		  cfg->root,
+		  !cfg->allow_write ? "read-only"
+		  : cfg->allow_overwrite ? "writes, overwrite allowed"
+					 : "writes, new files only",
+		  srv->root.link == FSROOT_LINK_NONE ? "hidden temporary names"
+						     : "O_TMPFILE",
+		  srv->root.use_openat2 ? "openat2 confinement"
+					: "component-walk confinement");
+}
+
+int server_run(struct server *srv)
+{
+	if (event_base_dispatch(srv->base) < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "event loop failed");
+		return -1;
+	}
+	return 0;
+}
+
+void server_fini(struct server *srv)
+{
+	abort_all(srv);
+	close_listeners(srv);
+	if (srv->ev_sigterm)
+		event_free(srv->ev_sigterm);
+	if (srv->ev_sigint)
+		event_free(srv->ev_sigint);
+	if (srv->ev_grace)
+		event_free(srv->ev_grace);
+	srv->ev_sigterm = srv->ev_sigint = srv->ev_grace = NULL;
+	if (srv->base)
+		event_base_free(srv->base);
+	srv->base = NULL;
+	free(srv->buckets);
+	srv->buckets = NULL;
+	fsroot_fini(&srv->root);
+}

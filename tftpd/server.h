@@ -1,0 +1,108 @@
+/* The server: one libevent loop, the listening sockets, the table of live
+ * transfers, limits and shutdown. Each transfer is a struct session
+ * (session.h). */
+#ifndef TFTPD_SERVER_H
+#define TFTPD_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "fsroot.h"
+#include "log.h"
+#include "packet.h"
+
+struct event_base;
+struct event;
+struct session;
+
+#define TFTPD_MAX_LISTEN 16
+#define TFTPD_HOST_MAX 256
+
+/* One -a argument: host ("" = every address) and port. */
+struct tftpd_listen_spec {
+	char host[TFTPD_HOST_MAX];
+	uint16_t port;
+};
+
+struct tftpd_config {
+	const char *root;
+	struct tftpd_listen_spec listen[TFTPD_MAX_LISTEN];
+	size_t nlisten;
+	int family;                /* AF_UNSPEC, or AF_INET (-4) / AF_INET6 (-6) */
+	int allow_write;
+	int allow_overwrite;
+	uint16_t port_lo, port_hi; /* 0, 0: the kernel picks */
+	uint32_t max_blksize;
+	uint32_t max_window;
+	int no_options;
+	uint32_t timeout_s;
+	uint32_t retries;
+	unsigned max_transfers;
+	unsigned max_per_client;
+	uint64_t max_upload;       /* 0: unlimited */
+	mode_t umask;
+	const char *user;
+	int chroot;
+	int verbosity;             /* number of -v */
+	int use_syslog;
+	uint32_t grace_ms;         /* after SIGTERM/SIGINT */
+};
+
+struct tftpd_listener {
+	struct server *srv;
+	int fd;
+	int family;
+	struct sockaddr_storage addr; /* as bound (may be a wildcard) */
+	socklen_t addrlen;
+	struct event *ev;
+};
+
+struct server {
+	const struct tftpd_config *cfg;
+	struct tftp_log log;
+	struct event_base *base;
+	struct fsroot root;
+
+	struct tftpd_listener listeners[TFTPD_MAX_LISTEN];
+	size_t nlisteners;
+	struct event *ev_sigterm, *ev_sigint, *ev_grace;
+	int stopping;
+
+	/* Live transfers: a list for shutdown and a hash of chains keyed by
+	 * the client's address (not port), so one lookup answers both "is
+	 * this addr:port already being served" and "how many from this
+	 * address". */
+	struct session *all;
+	struct session **buckets;
+	size_t nbuckets;           /* a power of two */
+	size_t nsessions;
+	uint32_t hash_key;         /* random: chains cannot be aimed at */
+	uint32_t port_cursor;      /* next try in --port-range */
+
+	/* Every datagram is received into this one buffer (no allocation per
+	 * packet); one more byte than the largest valid packet so an
+	 * oversized datagram is recognisable. */
+	uint8_t buf[TFTP_PACKET_MAX + 1];
+};
+
+/* Open the root and bind the listening sockets (before any privilege
+ * drop). Returns 0, or -1 after logging why. */
+int server_init(struct server *srv, const struct tftpd_config *cfg);
+/* After chroot/setuid: things that depend on the final credentials. */
+void server_ready(struct server *srv);
+/* Run the loop until a signal stops it and every transfer is gone. */
+int server_run(struct server *srv);
+void server_fini(struct server *srv);
+
+/* Monotonic milliseconds. */
+uint64_t server_now_ms(void);
+
+/* For session.c: enter a new session in the table, take an ending one
+ * out, and note that one is gone (for shutdown). */
+void server_table_add(struct server *srv, struct session *s);
+void server_table_remove(struct server *srv, struct session *s);
+void server_session_gone(struct server *srv);
+
+#endif

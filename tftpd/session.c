@@ -1,0 +1,481 @@
+/* One transfer driven by the engine on the libevent loop. See session.h. */
+#include "session.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "server.h"
+
+/* Datagrams handled per wake-up before other sessions get their turn. */
+#define RECV_BATCH 64
+/* ERROR 5 replies to strangers per session and second. */
+#define STRANGER_BUDGET 16
+
+/* ---- engine callbacks -------------------------------------------------- */
+
+static int raw_send(struct session *s, const uint8_t *pkt, size_t len)
+{
+	ssize_t n;
+	do
+		n = sendto(s->fd, pkt, len, 0, (const struct sockaddr *)&s->peer,
+			   s->peerlen);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+static int io_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct session *s = ctx;
+	if (s->final_pending && len == TFTP_HDR_LEN &&
+	    tftp_get16(pkt) == TFTP_OP_ACK &&
+	    tftp_get16(pkt + 2) == s->final_block) {
+		/* The engine has written the last byte and is about to
+		 * acknowledge the final block: put the file in place first,
+		 * and if that fails send the ERROR instead of the ACK. */
+		s->final_pending = 0;
+		if (fsroot_upload_commit(&s->srv->root, &s->up,
+					 s->srv->cfg->allow_overwrite,
+					 &s->commit_err) < 0) {
+			uint8_t buf[TFTP_HDR_LEN + sizeof(s->commit_err.msg)];
+			size_t n = tftp_build_error(buf, sizeof(buf),
+						    s->commit_err.code,
+						    s->commit_err.msg);
+			s->commit_failed = 1;
+			return n ? raw_send(s, buf, n) : -1;
+		}
+	}
+	return raw_send(s, pkt, len);
+}
+
+static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		    struct tftp_err *err)
+{
+	struct session *s = ctx;
+	size_t got = 0;
+	/* The engine wants a short count only at end of file. pread from the
+	 * page cache; a regular file never makes this wait on the network. */
+	while (got < len) {
+		ssize_t n = pread(s->file_fd, buf + got, len - got,
+				  (off_t)(off + got));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err->code = TFTP_ERR_UNDEF;
+			snprintf(err->msg, sizeof(err->msg), "Read error");
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+static int io_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		    struct tftp_err *err)
+{
+	struct session *s = ctx;
+	size_t put = 0;
+	while (put < len) {
+		ssize_t n = pwrite(s->up.fd, buf + put, len - put,
+				   (off_t)(off + put));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOSPC || errno == EDQUOT ||
+			    errno == EFBIG) {
+				err->code = TFTP_ERR_NOSPACE;
+				snprintf(err->msg, sizeof(err->msg),
+					 "Disk full or allocation exceeded");
+			} else {
+				err->code = TFTP_ERR_UNDEF;
+				snprintf(err->msg, sizeof(err->msg),
+					 "Write error");
+			}
+			return -1;
+		}
+		put += (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- the end ----------------------------------------------------------- */
+
+static const char *op_name(const struct session *s)
+{
+	return s->is_write ? "WRQ" : "RRQ";
+}
+
+static void log_end(struct session *s)
+{
+	const struct tftp_xfer *x = &s->x;
+	const struct tftp_xfer_stats *st = &x->stats;
+	uint64_t end = st->end_ms ? st->end_ms : server_now_ms();
+	uint64_t ms = end > st->start_ms ? end - st->start_ms : 0;
+	/* Bytes per second, from milliseconds; 0 ms counts as 1. */
+	uint64_t rate = st->bytes * 1000u / (ms ? ms : 1u);
+	int ok = x->state == TFTP_XS_DONE && !s->commit_failed &&
+		 (!s->is_write || s->up.committed);
+	char outcome[200];
+	if (ok) {
+		snprintf(outcome, sizeof(outcome), "ok");
+	} else if (s->commit_failed) {
+		snprintf(outcome, sizeof(outcome), "failed, sent ERROR %u (%s)",
+			 (unsigned)s->commit_err.code, s->commit_err.msg);
+	} else if (x->err_from_peer) {
+		snprintf(outcome, sizeof(outcome),
+			 "failed, client sent ERROR %u (%s)",
+			 (unsigned)x->err.code, x->err.msg);
+	} else if (strcmp(x->err.msg, "Timed out") == 0) {
+		snprintf(outcome, sizeof(outcome), "failed, timed out");
+	} else {
+		snprintf(outcome, sizeof(outcome), "failed, sent ERROR %u (%s)",
+			 (unsigned)x->err.code, x->err.msg);
+	}
+	tftp_logf(&s->srv->log, ok ? TFTP_LOG_INFO : TFTP_LOG_WARN,
+		  "%s %s %s %s: %" PRIu64 " bytes in %" PRIu64 ".%03u s "
+		  "(%" PRIu64 " B/s), blksize %u, window %u, "
+		  "%" PRIu64 " retransmits: %s",
+		  s->peer_str, op_name(s), s->name,
+		  tftp_mode_name(x->cfg.mode), st->bytes, ms / 1000u,
+		  (unsigned)(ms % 1000u), rate, (unsigned)x->blksize,
+		  (unsigned)x->window, st->retransmits, outcome);
+}
+
+/* The one way out: log, unlink, release everything. */
+static void session_end(struct session *s)
+{
+	struct server *srv = s->srv;
+	log_end(s);
+	server_table_remove(srv, s);
+	if (s->ev_read)
+		event_free(s->ev_read);
+	if (s->ev_timer)
+		event_free(s->ev_timer);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->file_fd >= 0)
+		close(s->file_fd);
+	/* An upload that was not committed leaves nothing behind. */
+	fsroot_upload_discard(&s->up);
+	tftp_xfer_free(&s->x);
+	free(s);
+	server_session_gone(srv);
+}
+
+/* After every call into the engine: commit, finish, or re-arm the timer.
+ * Returns 1 if the session is gone. */
+static int session_after(struct session *s)
+{
+	struct tftp_xfer *x = &s->x;
+	if (s->commit_failed && !tftp_xfer_finished(x)) {
+		/* The ERROR went out in place of the final ACK; the engine
+		 * believes it is dallying. */
+		tftp_xfer_abort(x, s->commit_err.code, s->commit_err.msg,
+				server_now_ms());
+	}
+	if (s->is_write && !s->up.committed && !s->commit_failed &&
+	    tftp_xfer_data_complete(x)) {
+		/* Normally committed in io_send just before the final ACK;
+		 * this covers any path that reached completion without it. */
+		if (fsroot_upload_commit(&s->srv->root, &s->up,
+					 s->srv->cfg->allow_overwrite,
+					 &s->commit_err) < 0) {
+			uint8_t buf[TFTP_HDR_LEN + sizeof(s->commit_err.msg)];
+			size_t n = tftp_build_error(buf, sizeof(buf),
+						    s->commit_err.code,
+						    s->commit_err.msg);
+			if (n)
+				raw_send(s, buf, n);
+			s->commit_failed = 1;
+			tftp_xfer_abort(x, s->commit_err.code,
+					s->commit_err.msg, server_now_ms());
+		}
+	}
+	if (tftp_xfer_finished(x)) {
+		session_end(s);
+		return 1;
+	}
+	uint64_t deadline = tftp_xfer_deadline(x);
+	uint64_t now = server_now_ms();
+	/* A running engine always has a deadline; if it ever had none the
+	 * session would live forever, so check again after the timeout. */
+	uint64_t wait = deadline == UINT64_MAX
+				? (uint64_t)s->srv->cfg->timeout_s * 1000u
+				: (deadline > now ? deadline - now : 0);
+	struct timeval tv = {.tv_sec = (time_t)(wait / 1000u),
+			     .tv_usec = (suseconds_t)((wait % 1000u) * 1000u)};
+	evtimer_add(s->ev_timer, &tv);
+	return 0;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	uint64_t now = server_now_ms();
+	(void)fd;
+	(void)what;
+	if (tftp_xfer_deadline(&s->x) == UINT64_MAX)
+		tftp_xfer_abort(&s->x, TFTP_ERR_UNDEF, "Internal error", now);
+	else
+		tftp_xfer_tick(&s->x, now);
+	session_after(s);
+}
+
+/* A datagram from anyone but the peer: RFC 1350 says answer ERROR 5 and
+ * leave the transfer alone. */
+static void stranger(struct session *s, const struct sockaddr *from,
+		     socklen_t fromlen, size_t len, uint64_t now)
+{
+	char who[64];
+	/* Runts are not worth an answer: a reply larger than the request
+	 * would make the port a reflector. */
+	if (len < TFTP_HDR_LEN)
+		return;
+	if (now - s->stranger_epoch >= 1000u) {
+		s->stranger_epoch = now;
+		s->strangers = 0;
+	}
+	if (s->strangers >= STRANGER_BUDGET)
+		return;
+	s->strangers++;
+	uint8_t buf[64];
+	size_t n = tftp_build_error(buf, sizeof(buf), TFTP_ERR_BADTID,
+				    "Unknown transfer ID");
+	if (n)
+		(void)sendto(s->fd, buf, n, 0, from, fromlen);
+	if (tftp_log_enabled(&s->srv->log, TFTP_LOG_DEBUG))
+		tftp_logf(&s->srv->log, TFTP_LOG_DEBUG,
+			  "%s: packet from stranger %s: sent ERROR 5",
+			  s->peer_str, tftp_sockaddr_str(from, who, sizeof(who)));
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	uint8_t *buf = s->srv->buf;
+	(void)what;
+	for (int i = 0; i < RECV_BATCH; i++) {
+		struct sockaddr_storage from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(s->srv->buf), MSG_TRUNC,
+				     (struct sockaddr *)&from, &fromlen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* EAGAIN, or an ICMP error: nothing to read */
+		}
+		uint64_t now = server_now_ms();
+		if (!tftp_sockaddr_equal((struct sockaddr *)&from,
+					 (struct sockaddr *)&s->peer)) {
+			stranger(s, (struct sockaddr *)&from, fromlen,
+				 (size_t)n, now);
+			continue;
+		}
+		/* Larger than any TFTP packet (MSG_TRUNC gives the real size):
+		 * not from a working peer; the timer covers a real loss. */
+		if ((size_t)n > TFTP_PACKET_MAX)
+			continue;
+		s->final_pending = 0;
+		if (s->is_write && !s->up.committed && (size_t)n >= TFTP_HDR_LEN &&
+		    tftp_get16(buf) == TFTP_OP_DATA) {
+			/* Is this the last block, in order? Then io_send
+			 * commits before its ACK. */
+			uint64_t want = s->x.state == TFTP_XS_OACK_SENT
+						? 1u
+						: s->x.expected;
+			uint16_t blk = tftp_get16(buf + 2);
+			if ((s->x.state == TFTP_XS_OACK_SENT ||
+			     s->x.state == TFTP_XS_RECEIVING) &&
+			    blk == (uint16_t)want &&
+			    (size_t)n - TFTP_HDR_LEN < s->x.blksize) {
+				s->final_pending = 1;
+				s->final_block = blk;
+			}
+		}
+		tftp_xfer_input(&s->x, buf, (size_t)n, now);
+		s->final_pending = 0;
+		if (session_after(s))
+			return;
+	}
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+/* Room in the socket buffers for a whole window, so a window is not lost
+ * to our own buffer. FORCE works as root (past net.core.*mem_max). */
+static void size_buffers(int fd, int opt_force, int opt, size_t want)
+{
+	int v = want > (8u << 20) ? (8 << 20) : (int)want;
+	if (want <= (200u << 10))
+		return;
+	if (setsockopt(fd, SOL_SOCKET, opt_force, &v, sizeof(v)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+}
+
+static int transfer_socket(struct server *srv, const struct sockaddr *local,
+			   socklen_t locallen)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	struct sockaddr_storage a;
+	int fd = socket(local->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	if (fd < 0)
+		return -1;
+	memcpy(&a, local, locallen);
+	if (!cfg->port_lo) {
+		tftp_sockaddr_set_port((struct sockaddr *)&a, 0);
+		if (bind(fd, (struct sockaddr *)&a, locallen) == 0)
+			return fd;
+	} else {
+		uint32_t n = (uint32_t)cfg->port_hi - cfg->port_lo + 1u;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t k = (srv->port_cursor + i) % n;
+			tftp_sockaddr_set_port((struct sockaddr *)&a,
+					       (uint16_t)(cfg->port_lo + k));
+			if (bind(fd, (struct sockaddr *)&a, locallen) == 0) {
+				/* Spread transfers over the range. */
+				srv->port_cursor = (k + 1u) % n;
+				return fd;
+			}
+			if (errno != EADDRINUSE)
+				break;
+		}
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+static void errno_err(int e, struct tftp_err *err, const char *what)
+{
+	err->code = TFTP_ERR_UNDEF;
+	if (e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS)
+		snprintf(err->msg, sizeof(err->msg),
+			 "Out of resources, try again later");
+	else if (e == EADDRINUSE)
+		snprintf(err->msg, sizeof(err->msg), "server busy");
+	else
+		snprintf(err->msg, sizeof(err->msg), "%s", what);
+}
+
+int session_start(struct server *srv, const struct session_request *req,
+		  struct tftp_err *err)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	size_t namelen = strlen(req->clean);
+	struct session *s = calloc(1, sizeof(*s) + namelen + 1u);
+	if (!s) {
+		errno_err(ENOMEM, err, "");
+		return -1;
+	}
+	s->srv = srv;
+	s->fd = s->file_fd = -1;
+	s->up.fd = s->up.dirfd = -1;
+	s->is_write = req->is_write;
+	memcpy(s->name, req->clean, namelen + 1u);
+	memcpy(&s->peer, req->peer, req->peerlen);
+	s->peerlen = req->peerlen;
+	tftp_sockaddr_str(req->peer, s->peer_str, sizeof(s->peer_str));
+
+	uint64_t file_size = 0;
+	if (req->is_write) {
+		uint64_t need = (req->opts.present & TFTP_OPT_TSIZE)
+					? req->opts.tsize
+					: 0;
+		if (fsroot_upload_begin(&srv->root, s->name,
+					cfg->allow_overwrite, need, &s->up,
+					err) < 0)
+			goto fail;
+	} else {
+		struct stat st;
+		s->file_fd = fsroot_open_read(&srv->root, s->name, &st, err);
+		if (s->file_fd < 0)
+			goto fail;
+		file_size = (uint64_t)st.st_size;
+	}
+
+	s->fd = transfer_socket(srv, req->local, req->locallen);
+	if (s->fd < 0) {
+		errno_err(errno, err, "Cannot open a transfer socket");
+		goto fail;
+	}
+
+	struct tftp_server_caps caps = {
+		.allow_options = !cfg->no_options,
+		.max_blksize = cfg->max_blksize,
+		.max_window = cfg->max_window,
+	};
+	struct tftp_xfer_config xc;
+	memset(&xc, 0, sizeof(xc));
+	xc.role = req->is_write ? TFTP_ROLE_RECEIVER : TFTP_ROLE_SENDER;
+	xc.is_client = 0;
+	xc.mode = req->mode;
+	tftp_opts_negotiate(&req->opts, &caps, !req->is_write, req->mode,
+			    file_size, &xc.opts);
+	xc.timeout_ms = cfg->timeout_s * 1000u;
+	xc.max_retries = cfg->retries;
+	/* Linger one timeout after the final ACK to repeat it if the client
+	 * sends the last block again. */
+	xc.dally_ms = req->is_write ? xc.timeout_ms : 0;
+	xc.max_bytes = req->is_write ? cfg->max_upload : 0;
+	xc.log = &srv->log;
+	struct tftp_xfer_io io = {
+		.ctx = s,
+		.send = io_send,
+		.read = io_read,
+		.write = io_write,
+	};
+	if (tftp_xfer_init(&s->x, &xc, &io) < 0) {
+		errno_err(ENOMEM, err, "");
+		goto fail;
+	}
+	size_t burst = (size_t)s->x.window * (s->x.blksize + TFTP_HDR_LEN + 64u);
+	size_buffers(s->fd, req->is_write ? SO_RCVBUFFORCE : SO_SNDBUFFORCE,
+		     req->is_write ? SO_RCVBUF : SO_SNDBUF, burst);
+
+	s->ev_read = event_new(srv->base, s->fd, EV_READ | EV_PERSIST,
+			       on_readable, s);
+	s->ev_timer = evtimer_new(srv->base, on_timer, s);
+	if (!s->ev_read || !s->ev_timer || event_add(s->ev_read, NULL) < 0) {
+		errno_err(ENOMEM, err, "");
+		goto fail;
+	}
+	/* From here on the session is live and ends only via session_end. */
+	server_table_add(srv, s);
+	tftp_logf(&srv->log, TFTP_LOG_DEBUG, "%s %s %s %s: started%s",
+		  s->peer_str, op_name(s), s->name, tftp_mode_name(req->mode),
+		  xc.opts.present ? " with OACK" : "");
+	tftp_xfer_start(&s->x, server_now_ms());
+	session_after(s);
+	return 0;
+
+fail:
+	if (s->ev_read)
+		event_free(s->ev_read);
+	if (s->ev_timer)
+		event_free(s->ev_timer);
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->file_fd >= 0)
+		close(s->file_fd);
+	fsroot_upload_discard(&s->up);
+	tftp_xfer_free(&s->x);
+	free(s);
+	return -1;
+}
+
+void session_abort(struct session *s, const char *why)
+{
+	tftp_xfer_abort(&s->x, TFTP_ERR_UNDEF, why, server_now_ms());
+	session_after(s);
+}

@@ -1,0 +1,72 @@
+/* One transfer: its own UDP socket (bound to the local address the request
+ * came to), a timer, the open file or upload, and the engine driving them.
+ * A session is created fully set up or not at all, and every way it ends
+ * goes through one function that logs, unlinks and frees it. */
+#ifndef TFTPD_SESSION_H
+#define TFTPD_SESSION_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "fsroot.h"
+#include "options.h"
+#include "packet.h"
+#include "xfer.h"
+
+struct server;
+struct event;
+
+struct session {
+	struct server *srv;
+	struct session *prev, *next;  /* server's list of all sessions */
+	struct session *hnext;        /* hash chain */
+	size_t bucket;
+
+	int fd;                       /* the transfer socket (our TID) */
+	struct event *ev_read, *ev_timer;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+
+	int is_write;
+	int file_fd;                  /* RRQ: the file */
+	struct fsupload up;           /* WRQ: the upload */
+
+	/* WRQ: the DATA being fed to the engine is the final block in order;
+	 * the file is committed just before its ACK leaves, so the client's
+	 * success always means the file is in place. */
+	int final_pending;
+	uint16_t final_block;
+	int commit_failed;
+	struct tftp_err commit_err;
+
+	/* ERROR 5 to strangers, at most a few per second (no loops with
+	 * another server, no reflection). */
+	uint64_t stranger_epoch;
+	unsigned strangers;
+
+	struct tftp_xfer x;
+	char peer_str[64];
+	char name[];                  /* the cleaned file name */
+};
+
+struct session_request {
+	const struct sockaddr *peer;
+	socklen_t peerlen;
+	const struct sockaddr *local; /* the address the request came to */
+	socklen_t locallen;
+	int is_write;
+	enum tftp_mode mode;
+	const char *clean;            /* fsroot_clean_name's result */
+	struct tftp_opts opts;        /* the request's options */
+};
+
+/* Set up and start a transfer. Returns 0 once it runs (it is in the
+ * server's table; it may even have finished already), or -1 with the ERROR
+ * to answer the request with in *err (nothing was left open). */
+int session_start(struct server *srv, const struct session_request *req,
+		  struct tftp_err *err);
+
+/* Shutdown: abort with ERROR 0 and free. */
+void session_abort(struct session *s, const char *why);
+
+#endif
