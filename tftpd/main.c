@@ -1,4 +1,376 @@
-int main(void)
+/* tftpd: command line, logging set-up, privilege drop; the server itself
+ * is in server.c and session.c. */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "net.h"
+#include "options.h"
+#include "packet.h"
+#include "server.h"
+
+#define EXIT_USAGE 64
+
+static const char usage_text[] =
+	"Usage: tftpd [OPTION]...\n"
+	"Serve files over TFTP (RFC 1350, 2347, 2348, 2349, 7440).\n"
+	"\n"
+	"  -r, --root DIR            served directory (default /srv/tftp)\n"
+	"  -a, --address [ADDR][:PORT]\n"
+	"                            listen address, e.g. 127.0.0.1:6969, [::1]:69,\n"
+	"                            :6969 (repeatable; default all addresses, port 69)\n"
+	"  -4, --ipv4                IPv4 only\n"
+	"  -6, --ipv6                IPv6 only\n"
+	"  -w, --write               accept uploads (WRQ) of new files\n"
+	"      --overwrite           with -w, also replace existing files\n"
+	"  -R, --port-range LO:HI    local ports for transfers (default: any)\n"
+	"  -B, --max-blksize N       largest blksize granted (8..65464, default 65464)\n"
+	"      --max-window N        largest windowsize granted (1..65535, default 64)\n"
+	"      --no-options          ignore option requests (pure RFC 1350)\n"
+	"  -t, --timeout SEC         retransmit timeout (1..255, default 1)\n"
+	"      --retries N           retransmissions before giving up (default 5)\n"
+	"  -m, --max-transfers N     concurrent transfers (default 1000)\n"
+	"      --max-per-client N    concurrent transfers per client address (default 32)\n"
+	"      --max-upload SIZE     largest upload, e.g. 100M (default unlimited)\n"
+	"  -U, --umask MASK          umask for uploaded files (octal, default 022)\n"
+	"  -u, --user USER           drop privileges to USER after binding\n"
+	"      --chroot              chroot into the root directory (with -u)\n"
+	"  -v, --verbose             more logging (repeatable)\n"
+	"      --syslog              log to syslog instead of stderr\n"
+	"  -h, --help                this help\n"
+	"  -V, --version             print the version\n";
+
+static void usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void usage_error(const char *fmt, ...)
 {
+	va_list ap;
+	fputs("tftpd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see tftpd --help)\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+/* Plain decimal in [min, max]; anything else is a usage error. */
+static uint64_t parse_num(const char *opt, const char *s, uint64_t min,
+			  uint64_t max)
+{
+	uint64_t v;
+	struct tftp_slice sl = {s, strlen(s)};
+	if (tftp_parse_decimal(sl, max, &v) < 0 || v < min)
+		usage_error("%s: '%s' is not a number from %llu to %llu", opt, s,
+			    (unsigned long long)min, (unsigned long long)max);
+	return v;
+}
+
+/* A size: decimal with an optional K, M, G or T (powers of 1024). */
+static uint64_t parse_size(const char *opt, const char *s)
+{
+	size_t n = strlen(s);
+	unsigned shift = 0;
+	if (n > 1) {
+		switch (s[n - 1]) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		case 't': case 'T': shift = 40; break;
+		default: break;
+		}
+	}
+	if (shift)
+		n--;
+	uint64_t v;
+	struct tftp_slice sl = {s, n};
+	if (tftp_parse_decimal(sl, UINT64_MAX >> shift, &v) < 0)
+		usage_error("%s: '%s' is not a size (e.g. 1048576, 512K, 100M, 2G)",
+			    opt, s);
+	return v << shift;
+}
+
+enum {
+	OPT_OVERWRITE = 256,
+	OPT_MAX_WINDOW,
+	OPT_NO_OPTIONS,
+	OPT_RETRIES,
+	OPT_MAX_PER_CLIENT,
+	OPT_MAX_UPLOAD,
+	OPT_CHROOT,
+	OPT_SYSLOG,
+};
+
+static const struct option long_opts[] = {
+	{"root", required_argument, NULL, 'r'},
+	{"address", required_argument, NULL, 'a'},
+	{"ipv4", no_argument, NULL, '4'},
+	{"ipv6", no_argument, NULL, '6'},
+	{"write", no_argument, NULL, 'w'},
+	{"overwrite", no_argument, NULL, OPT_OVERWRITE},
+	{"port-range", required_argument, NULL, 'R'},
+	{"max-blksize", required_argument, NULL, 'B'},
+	{"max-window", required_argument, NULL, OPT_MAX_WINDOW},
+	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
+	{"timeout", required_argument, NULL, 't'},
+	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"max-transfers", required_argument, NULL, 'm'},
+	{"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
+	{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
+	{"umask", required_argument, NULL, 'U'},
+	{"user", required_argument, NULL, 'u'},
+	{"chroot", no_argument, NULL, OPT_CHROOT},
+	{"verbose", no_argument, NULL, 'v'},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
+{
+	int c;
+	opterr = 0; /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":r:a:46wR:B:t:m:U:u:vhV", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (!optarg[0])
+				usage_error("--root: empty directory name");
+			cfg->root = optarg;
+			break;
+		case 'a': {
+			struct tftpd_listen_spec *sp;
+			if (cfg->nlisten >= TFTPD_MAX_LISTEN)
+				usage_error("--address: at most %d addresses",
+					    TFTPD_MAX_LISTEN);
+			sp = &cfg->listen[cfg->nlisten];
+			if (tftp_split_hostport(optarg, sp->host, sizeof(sp->host),
+						&sp->port, TFTP_PORT) < 0)
+				usage_error("--address: '%s' is not [ADDR][:PORT]",
+					    optarg);
+			cfg->nlisten++;
+			break;
+		}
+		case '4':
+		case '6': {
+			int fam = c == '4' ? AF_INET : AF_INET6;
+			if (cfg->family != AF_UNSPEC && cfg->family != fam)
+				usage_error("-4 and -6 exclude each other");
+			cfg->family = fam;
+			break;
+		}
+		case 'w':
+			cfg->allow_write = 1;
+			break;
+		case OPT_OVERWRITE:
+			cfg->allow_overwrite = 1;
+			break;
+		case 'R':
+			if (tftp_parse_port_range(optarg, &cfg->port_lo,
+						  &cfg->port_hi) < 0)
+				usage_error("--port-range: '%s' is not LO:HI "
+					    "(1 <= LO <= HI <= 65535)", optarg);
+			break;
+		case 'B':
+			cfg->max_blksize = (uint32_t)parse_num(
+				"--max-blksize", optarg, TFTP_BLKSIZE_MIN,
+				TFTP_BLKSIZE_MAX);
+			break;
+		case OPT_MAX_WINDOW:
+			cfg->max_window = (uint32_t)parse_num(
+				"--max-window", optarg, TFTP_WINDOW_MIN,
+				TFTP_WINDOW_MAX);
+			break;
+		case OPT_NO_OPTIONS:
+			cfg->no_options = 1;
+			break;
+		case 't':
+			cfg->timeout_s = (uint32_t)parse_num(
+				"--timeout", optarg, TFTP_TIMEOUT_MIN,
+				TFTP_TIMEOUT_MAX);
+			break;
+		case OPT_RETRIES:
+			cfg->retries = (uint32_t)parse_num("--retries", optarg,
+							   1, 1000);
+			break;
+		case 'm':
+			cfg->max_transfers = (unsigned)parse_num(
+				"--max-transfers", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_PER_CLIENT:
+			cfg->max_per_client = (unsigned)parse_num(
+				"--max-per-client", optarg, 1, 1000000);
+			break;
+		case OPT_MAX_UPLOAD:
+			cfg->max_upload = parse_size("--max-upload", optarg);
+			break;
+		case 'U': {
+			char *end;
+			errno = 0;
+			unsigned long m = strtoul(optarg, &end, 8);
+			if (errno || end == optarg || *end || m > 0777 ||
+			    optarg[0] == '-' || optarg[0] == '+' ||
+			    optarg[0] == ' ')
+				usage_error("--umask: '%s' is not an octal mask "
+					    "(e.g. 022)", optarg);
+			cfg->umask = (mode_t)m;
+			break;
+		}
+		case 'u':
+			if (!optarg[0])
+				usage_error("--user: empty user name");
+			cfg->user = optarg;
+			break;
+		case OPT_CHROOT:
+			cfg->chroot = 1;
+			break;
+		case 'v':
+			cfg->verbosity++;
+			break;
+		case OPT_SYSLOG:
+			cfg->use_syslog = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("tftpd %s\n", TFTP_VERSION);
+			exit(0);
+		case ':':
+			usage_error("option '%s' needs an argument",
+				    argv[optind - 1]);
+		default:
+			if (optopt)
+				usage_error("unknown option '-%c'", optopt);
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s' (the directory is given "
+			    "with -r)", argv[optind]);
+	if (cfg->allow_overwrite && !cfg->allow_write)
+		usage_error("--overwrite needs -w");
+}
+
+/* ---- logging ----------------------------------------------------------- */
+
+static void syslog_sink(void *ctx, enum tftp_log_level lvl, const char *line)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG,
+				   LOG_DEBUG};
+	(void)ctx;
+	syslog(prio[(unsigned)lvl < 5u ? (unsigned)lvl : 4u], "%s", line);
+}
+
+/* ---- privileges -------------------------------------------------------- */
+
+static int drop_privileges(const struct tftpd_config *cfg,
+			   const struct passwd *pw, const struct tftp_log *log)
+{
+	if (cfg->chroot) {
+		/* The root descriptor was opened before; after this nothing
+		 * outside the tree is even nameable. */
+		if (chroot(cfg->root) < 0 || chdir("/") < 0) {
+			tftp_logf(log, TFTP_LOG_ERR, "chroot %s: %s", cfg->root,
+				  strerror(errno));
+			return -1;
+		}
+	}
+	if (pw) {
+		/* Groups first (needs root), then gid, then uid; real,
+		 * effective and saved ids all change, so nothing can be
+		 * regained, and a uid change from 0 clears the
+		 * capabilities. */
+		if (setgroups(0, NULL) < 0 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+			tftp_logf(log, TFTP_LOG_ERR, "cannot become %s: %s",
+				  pw->pw_name, strerror(errno));
+			return -1;
+		}
+		if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+			tftp_logf(log, TFTP_LOG_ERR, "privileges not dropped");
+			return -1;
+		}
+	}
+	/* No set-uid program run from here could gain anything either. */
+	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct tftpd_config cfg = {
+		.root = "/srv/tftp",
+		.family = AF_UNSPEC,
+		.max_blksize = TFTP_BLKSIZE_MAX,
+		.max_window = 64,
+		.timeout_s = 1,
+		.retries = 5,
+		.max_transfers = 1000,
+		.max_per_client = 32,
+		.umask = 022,
+		.grace_ms = 2000,
+	};
+	parse_args(argc, argv, &cfg);
+
+	struct server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		fputs("tftpd: out of memory\n", stderr);
+		return 1;
+	}
+	int lvl = TFTP_LOG_WARN + cfg.verbosity;
+	srv->log.level = lvl > TFTP_LOG_TRACE ? TFTP_LOG_TRACE
+					      : (enum tftp_log_level)lvl;
+	srv->log.prefix = "tftpd";
+	if (cfg.use_syslog) {
+		/* LOG_NDELAY: connect now, while /dev/log is still reachable
+		 * (before chroot). */
+		openlog("tftpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		srv->log.sink = syslog_sink;
+	}
+	/* Sending to a vanished peer must never kill the server. */
+	signal(SIGPIPE, SIG_IGN);
+	umask(cfg.umask);
+
+	/* Look the user up while /etc is still in reach. */
+	struct passwd pwbuf, *pw = NULL;
+	char pwstore[4096];
+	if (cfg.user) {
+		int rc = getpwnam_r(cfg.user, &pwbuf, pwstore, sizeof(pwstore), &pw);
+		if (!pw) {
+			tftp_logf(&srv->log, TFTP_LOG_ERR, "user %s: %s", cfg.user,
+				  rc ? strerror(rc) : "no such user");
+			free(srv);
+			return 1;
+		}
+	}
+
+	int status = 1;
+	if (server_init(srv, &cfg) == 0 && drop_privileges(&cfg, pw, &srv->log) == 0) {
+		server_ready(srv);
+		if (server_run(srv) == 0)
+			status = 0;
+	}
+	server_fini(srv);
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "exiting");
+	free(srv);
+	libevent_global_shutdown();
+	if (cfg.use_syslog)
+		closelog();
+	return status;
 }

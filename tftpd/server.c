@@ -88,20 +88,20 @@ void server_session_gone(struct server *srv)
 		event_base_loopbreak(srv->base);
 }
 
-/* Transfers from peer's address; *dup set if one is from its port too. */
+/* Transfers from peer's address; *dup gets the one from its port too. */
 static unsigned host_sessions(const struct server *srv,
-			      const struct sockaddr *peer, int *dup)
+			      const struct sockaddr *peer, struct session **dup)
 {
 	unsigned n = 0;
-	*dup = 0;
-	for (const struct session *s = srv->buckets[host_bucket(srv, peer)]; s;
+	*dup = NULL;
+	for (struct session *s = srv->buckets[host_bucket(srv, peer)]; s;
 	     s = s->hnext) {
 		const struct sockaddr *sp = (const struct sockaddr *)&s->peer;
 		if (!tftp_sockaddr_same_host(sp, peer))
 			continue;
 		n++;
 		if (tftp_sockaddr_port(sp) == tftp_sockaddr_port(peer))
-			*dup = 1;
+			*dup = s;
 	}
 	return n;
 }
@@ -223,13 +223,22 @@ static void handle_request(struct server *srv, struct arrival *a,
 		refuse(srv, a, op, NULL, TFTP_ERR_BADOP, tftp_parse_strerror(pr));
 		return;
 	}
-	int dup;
+	struct session *dup;
 	unsigned from_host = host_sessions(srv, peer, &dup);
+	if (dup && dup->x.state == TFTP_XS_DALLY) {
+		/* Its upload is complete and committed; a new request from
+		 * the same port shows the final ACK arrived, so stop
+		 * lingering (clients reuse one port for several commands). */
+		session_abort(dup, NULL);
+		from_host--;
+		dup = NULL;
+	}
 	if (dup) {
 		/* A retransmitted request (or another one from the same TID):
 		 * that transfer is already answering it. */
 		tftp_logf(&srv->log, TFTP_LOG_DEBUG,
-			  "request from a client with a live transfer ignored");
+			  "%s: request ignored, a transfer from there is running",
+			  dup->peer_str);
 		return;
 	}
 	enum tftp_mode mode = tftp_mode_parse(p.mode);

@@ -66,7 +66,8 @@ struct session_request {
 int session_start(struct server *srv, const struct session_request *req,
 		  struct tftp_err *err);
 
-/* Shutdown: abort with ERROR 0 and free. */
+/* End a session now: a running transfer gets ERROR 0 with why (NULL: the
+ * default message); a dallying upload, already complete, just ends. */
 void session_abort(struct session *s, const char *why);
 
 #endif
