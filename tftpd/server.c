@@ -88,12 +88,14 @@ void server_session_gone(struct server *srv)
 		event_base_loopbreak(srv->base);
 }
 
-/* Transfers from peer's address; *dup gets the one from its port too. */
+/* Transfers from peer's address; *dup gets the one from its port too, and
+ * *dally one of them that is only dallying. */
 static unsigned host_sessions(const struct server *srv,
-			      const struct sockaddr *peer, struct session **dup)
+			      const struct sockaddr *peer, struct session **dup,
+			      struct session **dally)
 {
 	unsigned n = 0;
-	*dup = NULL;
+	*dup = *dally = NULL;
 	for (struct session *s = srv->buckets[host_bucket(srv, peer)]; s;
 	     s = s->hnext) {
 		const struct sockaddr *sp = (const struct sockaddr *)&s->peer;
@@ -102,8 +104,20 @@ static unsigned host_sessions(const struct server *srv,
 		n++;
 		if (tftp_sockaddr_port(sp) == tftp_sockaddr_port(peer))
 			*dup = s;
+		else if (s->x.state == TFTP_XS_DALLY)
+			*dally = s;
 	}
 	return n;
+}
+
+/* A session that only lingers to repeat a final ACK: its upload is
+ * complete and committed, so it may give way to a new request. */
+static struct session *any_dallying(const struct server *srv)
+{
+	for (struct session *s = srv->all; s; s = s->next)
+		if (s->x.state == TFTP_XS_DALLY)
+			return s;
+	return NULL;
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -223,8 +237,8 @@ static void handle_request(struct server *srv, struct arrival *a,
 		refuse(srv, a, op, NULL, TFTP_ERR_BADOP, tftp_parse_strerror(pr));
 		return;
 	}
-	struct session *dup;
-	unsigned from_host = host_sessions(srv, peer, &dup);
+	struct session *dup, *dally;
+	unsigned from_host = host_sessions(srv, peer, &dup, &dally);
 	if (dup && dup->x.state == TFTP_XS_DALLY) {
 		/* Its upload is complete and committed; a new request from
 		 * the same port shows the final ACK arrived, so stop
@@ -252,6 +266,13 @@ static void handle_request(struct server *srv, struct arrival *a,
 		       "Writes are not allowed");
 		return;
 	}
+	if (from_host >= cfg->max_per_client && dally) {
+		session_abort(dally, NULL);
+		from_host--;
+	}
+	if (srv->nsessions >= cfg->max_transfers &&
+	    (dally = any_dallying(srv)) != NULL)
+		session_abort(dally, NULL);
 	if (srv->nsessions >= cfg->max_transfers ||
 	    from_host >= cfg->max_per_client) {
 		refuse(srv, a, op, &p.filename, TFTP_ERR_UNDEF, "server busy");

@@ -31,6 +31,20 @@ static int raw_send(struct session *s, const uint8_t *pkt, size_t len)
 	return n < 0 ? -1 : 0;
 }
 
+/* Give the upload its name. The descriptors go at once: a dallying
+ * session needs only its socket. */
+static int commit(struct session *s)
+{
+	if (fsroot_upload_commit(&s->srv->root, &s->up,
+				 s->srv->cfg->allow_overwrite,
+				 &s->commit_err) < 0) {
+		s->commit_failed = 1;
+		return -1;
+	}
+	fsroot_upload_discard(&s->up); /* committed: only closes */
+	return 0;
+}
+
 static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct session *s = ctx;
@@ -41,14 +55,11 @@ static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 		 * acknowledge the final block: put the file in place first,
 		 * and if that fails send the ERROR instead of the ACK. */
 		s->final_pending = 0;
-		if (fsroot_upload_commit(&s->srv->root, &s->up,
-					 s->srv->cfg->allow_overwrite,
-					 &s->commit_err) < 0) {
+		if (commit(s) < 0) {
 			uint8_t buf[TFTP_HDR_LEN + sizeof(s->commit_err.msg)];
 			size_t n = tftp_build_error(buf, sizeof(buf),
 						    s->commit_err.code,
 						    s->commit_err.msg);
-			s->commit_failed = 1;
 			return n ? raw_send(s, buf, n) : -1;
 		}
 	}
@@ -186,16 +197,13 @@ static int session_after(struct session *s)
 	    tftp_xfer_data_complete(x)) {
 		/* Normally committed in io_send just before the final ACK;
 		 * this covers any path that reached completion without it. */
-		if (fsroot_upload_commit(&s->srv->root, &s->up,
-					 s->srv->cfg->allow_overwrite,
-					 &s->commit_err) < 0) {
+		if (commit(s) < 0) {
 			uint8_t buf[TFTP_HDR_LEN + sizeof(s->commit_err.msg)];
 			size_t n = tftp_build_error(buf, sizeof(buf),
 						    s->commit_err.code,
 						    s->commit_err.msg);
 			if (n)
 				raw_send(s, buf, n);
-			s->commit_failed = 1;
 			tftp_xfer_abort(x, s->commit_err.code,
 					s->commit_err.msg, server_now_ms());
 		}
