@@ -157,6 +157,14 @@ static int walk_open(int rootfd, const char *clean, int flags, mode_t mode)
 			fd = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC,
 				    mode);
 		int saved = errno;
+		struct stat st;
+		/* O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR; report
+		 * it as the refused symlink it is (ERROR 2, as openat2 does
+		 * for one leaving the root), not as a missing file. */
+		if (fd < 0 && saved == ENOTDIR &&
+		    fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			saved = ELOOP;
 		if (cur != rootfd)
 			close(cur);
 		if (fd < 0) {

@@ -605,6 +605,46 @@ def run_tftpd(*args, timeout=10):
                           capture_output=True, text=True, timeout=scaled(timeout))
 
 
+class Inotify:
+    """Watch paths for events (open, create, ...) with inotify, to prove
+    that something was not touched rather than only not returned."""
+    ACCESS, MODIFY, OPEN = 0x1, 0x2, 0x20
+    MOVED_TO, CREATE, DELETE = 0x80, 0x100, 0x200
+
+    def __init__(self):
+        import ctypes
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._ctypes = ctypes
+        self.fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        self.names = {}
+
+    def add(self, path, mask):
+        wd = self._libc.inotify_add_watch(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            raise OSError(self._ctypes.get_errno(), "inotify_add_watch %s" % path)
+        self.names[wd] = path
+
+    def events(self):
+        """[(watched path, entry name, mask)] since the last call."""
+        out = []
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return out
+            i = 0
+            while i < len(buf):
+                wd, mask, _, n = struct.unpack_from("iIII", buf, i)
+                name = buf[i + 16:i + 16 + n].rstrip(b"\0").decode(errors="replace")
+                out.append((self.names.get(wd, "?"), name, mask))
+                i += 16 + n
+
+    def close(self):
+        os.close(self.fd)
+
+
 def pattern(n, seed=0):
     """n deterministic pseudo-random bytes (a misplaced block shows)."""
     import random
