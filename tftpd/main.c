@@ -114,6 +114,8 @@ enum {
 	OPT_SYSLOG,
 };
 
+static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:vhV";
+
 static const struct option long_opts[] = {
 	{"root", required_argument, NULL, 'r'},
 	{"address", required_argument, NULL, 'a'},
@@ -144,8 +146,7 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 {
 	int c;
 	opterr = 0; /* our own one-line messages */
-	while ((c = getopt_long(argc, argv, ":r:a:46wR:B:t:m:U:u:vhV", long_opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (!optarg[0])
@@ -254,9 +255,14 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 			usage_error("option '%s' needs an argument",
 				    argv[optind - 1]);
 		default:
-			if (optopt)
-				usage_error("unknown option '-%c'", optopt);
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			/* optopt is 0 for an unknown or ambiguous long
+			 * option, and a known option's value for a long one
+			 * given an argument it does not take; either way
+			 * getopt_long has moved past it. */
+			if (optopt == 0 || optopt >= 256 ||
+			    (optopt != ':' && strchr(short_opts, optopt)))
+				usage_error("bad option '%s'", argv[optind - 1]);
+			usage_error("unknown option '-%c'", optopt);
 		}
 	}
 	if (optind < argc)
