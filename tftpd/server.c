@@ -612,14 +612,17 @@ void server_ready(struct server *srv)
 	const struct tftpd_config *cfg = srv->cfg;
 	if (cfg->allow_write)
 		fsroot_probe_tmpfile(&srv->root);
-	tftp_logf(&srv->log, TFTP_LOG_INFO,
-		  "serving %s (%s), uploads via %s, %s",
-		  cfg->root,
+	/* How uploads are stored is only probed (and only worth saying)
+	 * with -w. */
+	const char *uploads = !cfg->allow_write ? ""
+			      : srv->root.link == FSROOT_LINK_NONE
+				      ? ", uploads via hidden temporary names"
+				      : ", uploads via O_TMPFILE";
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "serving %s (%s)%s, %s", cfg->root,
 		  !cfg->allow_write ? "read-only"
 		  : cfg->allow_overwrite ? "writes, overwrite allowed"
 					 : "writes, new files only",
-		  srv->root.link == FSROOT_LINK_NONE ? "hidden temporary names"
-						     : "O_TMPFILE",
+		  uploads,
 		  srv->root.use_openat2 ? "openat2 confinement"
 					: "component-walk confinement");
 }

@@ -118,6 +118,18 @@ class TransferLines(unittest.TestCase):
         self.assertNotIn(": ok", log)
         self.assertEqual(len(LINE.findall(log)), 1)
 
+    def test_startup_summary(self):
+        cases = [((), None, "(read-only), openat2 confinement"),
+                 (("-w",), None, "(writes, new files only), uploads via O_TMPFILE, "
+                                 "openat2 confinement"),
+                 (("-w", "--overwrite"), {"TFTPD_NO_TMPFILE": "1", "TFTPD_NO_OPENAT2": "1"},
+                  "(writes, overwrite allowed), uploads via hidden temporary names, "
+                  "component-walk confinement")]
+        for args, env, want in cases:
+            with self.subTest(args=args), TftpdServer(*args, env=env) as srv:
+                log = srv.stop()
+                self.assertIn("tftpd: serving %s %s\n" % (srv.root, want), log)
+
     def test_syslog_keeps_stderr_quiet(self):
         with TftpdServer("--syslog", "-w") as srv:
             srv.write("f.bin", b"abc")
