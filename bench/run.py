@@ -1,0 +1,636 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: our tftpd and tftp against tftp-hpa and atftpd.
+
+    meson setup build-bench --buildtype=release && ninja -C build-bench
+    python3 bench/run.py --rounds 5          # the full run (about 10 min)
+    python3 bench/run.py --quick             # small sizes, one round
+
+Everything runs on 127.0.0.1 with the files on tmpfs (/dev/shm), so the
+disk is out of the picture. In every round the implementations take turns
+(ours, tftp-hpa, atftpd, ours, ...), and each round also measures the
+loopback itself with bench/udpraw, so every figure is shown as a share of
+what the machine can do in the same run. Medians over the rounds are
+printed and written to bench/results/YYYY-MM-DD-HHMM.txt.
+
+Scenarios
+  1  lockstep download, no options (512-byte blocks), 32 MiB
+  2  bulk download, 1 GiB, each pair at its best options: ours and atftpd
+     blksize 65464 + windowsize 64, in.tftpd blksize 65464 (it has no
+     windowsize) with the atftp and the curl client
+  3  bulk upload, the same
+  4  200 concurrent 1 MiB downloads by bench/loadgen (one process, every
+     byte verified): (a) no options, (b) blksize 1468 + windowsize 16
+     (in.tftpd grants the blksize only)
+  5  server CPU seconds per GiB served (process tree utime+stime, children
+     included, over the scenario 2 and 4b runs), and memory with 1,000
+     concurrent slow transfers (loadgen holding every ACK 200 ms): our
+     server's peak RSS (VmHWM), and each server's PSS summed over its
+     processes while all 1,000 are running
+
+These are measurements, not tests: nothing here passes or fails, but a
+transfer that does not verify is reported and counted as failed.
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+
+from peers import PeerServer, atftpd_path, client_path, in_tftpd_path  # noqa: E402
+
+MiB = 1 << 20
+GiB = 1 << 30
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# ---- servers ------------------------------------------------------------
+
+class OurServer(PeerServer):
+    name = "tftpd"
+
+    def __init__(self, build, root, extra=()):
+        super().__init__(root)
+        self.exe = os.path.join(build, "tftpd", "tftpd")
+        self.extra = list(extra)
+
+    def argv(self, port):
+        # Limits raised for the crowd scenarios (all clients are 127.0.0.1).
+        return [self.exe, "-r", self.root, "-a", "127.0.0.1:%d" % port,
+                "-w", "--overwrite", "-m", "4000", "--max-per-client", "4000"
+                ] + self.extra
+
+
+class HpaServer(PeerServer):
+    name = "in.tftpd"
+
+    def argv(self, port):
+        # -c: uploads may create files; no -v (a log line per transfer).
+        return [in_tftpd_path(), "-L", "-a", "127.0.0.1:%d" % port,
+                "-u", "root", "-p", "-c", "-s", self.root]
+
+
+class AtftpdServer(PeerServer):
+    name = "atftpd"
+
+    def argv(self, port):
+        return [atftpd_path(), "--daemon", "--no-fork", "--port", str(port),
+                "--bind-address", "127.0.0.1", "--user", "root",
+                "--group", "root", "--logfile", "/dev/null",
+                "--verbose=1", "--maxthread", "4000", self.root]
+
+
+# ---- process accounting -------------------------------------------------
+
+def _children(pid):
+    kids = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(k) for k in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def tree(pid):
+    """pid and all its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += _children(p)
+    return out
+
+
+def cpu_seconds(pid):
+    """CPU time of a process tree: each process's utime+stime, plus the
+    cutime+cstime its reaped children left behind."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / TICK
+
+
+def status_kib(pid, key):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# ---- implementations: a server and the client commands that go with it --
+
+class Impl:
+    def __init__(self, key, label, server_cls):
+        self.key, self.label, self.server_cls = key, label, server_cls
+        self.server_label = server_cls.name + (" (ours)" if key == "ours"
+                                               else "")
+
+    def server(self, args, root):
+        raise NotImplementedError
+
+
+class Ours(Impl):
+    def __init__(self, build, workers):
+        super().__init__("ours", "tftpd + tftp (ours)", OurServer)
+        self.build = build
+        self.workers = workers
+        self.client = os.path.join(build, "tftp", "tftp")
+
+    def server(self, root):
+        extra = ["--workers", str(self.workers)] if self.workers > 1 else []
+        return OurServer(self.build, root, extra)
+
+    def get_plain(self, port, remote, local):
+        return [self.client, "get", "--no-options",
+                "127.0.0.1:%d" % port, remote, local]
+
+    def get_bulk(self, port, remote, local):
+        return [self.client, "get", "-b", "65464", "-W", "64",
+                "127.0.0.1:%d" % port, remote, local]
+
+    def put_bulk(self, port, local, remote):
+        return [self.client, "put", "-b", "65464", "-W", "64",
+                "127.0.0.1:%d" % port, local, remote]
+
+
+class Hpa(Impl):
+    """in.tftpd with the tftp-hpa client (lockstep), and at its best
+    (blksize, no windowsize) with the atftp or the curl client."""
+
+    def __init__(self, bulk_client):
+        label = "in.tftpd + tftp-hpa" if bulk_client is None else \
+            "in.tftpd + %s" % bulk_client
+        super().__init__("hpa" if bulk_client is None else "hpa-" + bulk_client,
+                         label, HpaServer)
+        self.bulk_client = bulk_client
+
+    def server(self, root):
+        return HpaServer(root)
+
+    def get_plain(self, port, remote, local):
+        return [client_path("tftp"), "-m", "binary", "127.0.0.1", str(port),
+                "-c", "get", remote, local]
+
+    def get_bulk(self, port, remote, local):
+        if self.bulk_client == "curl":
+            return [client_path("curl"), "-s", "-S", "--tftp-blksize", "65464",
+                    "-o", local, "tftp://127.0.0.1:%d/%s" % (port, remote)]
+        return [client_path("atftp"), "--option", "blksize 65464", "-g",
+                "-r", remote, "-l", local, "127.0.0.1", str(port)]
+
+    def put_bulk(self, port, local, remote):
+        if self.bulk_client == "curl":
+            return [client_path("curl"), "-s", "-S", "--tftp-blksize", "65464",
+                    "-T", local, "tftp://127.0.0.1:%d/%s" % (port, remote)]
+        return [client_path("atftp"), "--option", "blksize 65464", "-p",
+                "-r", remote, "-l", local, "127.0.0.1", str(port)]
+
+
+class Atftp(Impl):
+    def __init__(self):
+        super().__init__("atftpd", "atftpd + atftp", AtftpdServer)
+
+    def server(self, root):
+        return AtftpdServer(root)
+
+    def get_plain(self, port, remote, local):
+        return [client_path("atftp"), "-g", "-r", remote, "-l", local,
+                "127.0.0.1", str(port)]
+
+    def _bulk(self, flag, port, remote, local):
+        return [client_path("atftp"), "--option", "blksize 65464",
+                "--option", "windowsize 64", flag, "-r", remote, "-l", local,
+                "127.0.0.1", str(port)]
+
+    def get_bulk(self, port, remote, local):
+        return self._bulk("-g", port, remote, local)
+
+    def put_bulk(self, port, local, remote):
+        return self._bulk("-p", port, remote, local)
+
+
+# ---- the run --------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.abspath(args.build)
+        self.work = tempfile.mkdtemp(prefix="tftp-bench-", dir="/dev/shm")
+        self.root = os.path.join(self.work, "root")
+        self.local = os.path.join(self.work, "local")
+        os.makedirs(self.root)
+        os.makedirs(self.local)
+        os.chmod(self.root, 0o777)
+        q = args.quick
+        self.s1_size = 2 * MiB if q else 32 * MiB
+        self.bulk_size = 64 * MiB if q else GiB
+        self.crowd = 200
+        self.crowd_size = 256 << 10 if q else MiB
+        self.slow_n = 200 if q else 1000
+        self.hold_s = 4 if q else 10
+        self.raw_s = 0.5 if q else 2.0
+        self.impls = []
+        self.servers = {}
+        self.results = {}     # (scenario, impl key) -> [values]
+        self.notes = []
+        self.failures = []
+        self.lines = []
+
+    # -- output
+    def say(self, s=""):
+        print(s, flush=True)
+        self.lines.append(s)
+
+    def record(self, scen, key, value):
+        self.results.setdefault((scen, key), []).append(value)
+
+    def med(self, scen, key):
+        v = self.results.get((scen, key))
+        return statistics.median(v) if v else None
+
+    # -- files
+    def make_file(self, path, size):
+        with open(path, "wb") as f:
+            chunk = os.urandom(MiB)
+            left = size
+            while left > 0:
+                n = min(left, len(chunk))
+                f.write(chunk[:n])
+                left -= n
+                # vary the content from MiB to MiB
+                chunk = chunk[1:] + chunk[:1]
+        os.chmod(path, 0o666)
+
+    def prepare(self):
+        self.make_file(os.path.join(self.root, "s1.bin"), self.s1_size)
+        self.make_file(os.path.join(self.root, "s2.bin"), self.bulk_size)
+        self.make_file(os.path.join(self.local, "up.bin"), self.bulk_size)
+        for i in range(self.crowd):
+            p = os.path.join(self.root, "f%d.bin" % i)
+            with open(p, "wb") as f:
+                f.write(os.urandom(self.crowd_size))
+            os.chmod(p, 0o666)
+
+    def start_servers(self):
+        for impl in self.impls:
+            if impl.server_cls not in self.servers:
+                self.servers[impl.server_cls] = impl.server(self.root).start()
+
+    def stop_servers(self):
+        for s in self.servers.values():
+            s.cleanup()
+        self.servers = {}
+
+    def port(self, impl):
+        return self.servers[impl.server_cls].port
+
+    def pid(self, impl):
+        return self.servers[impl.server_cls].proc.pid
+
+    # -- one timed client run
+    def timed(self, argv, timeout):
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=timeout)
+            rc, out = p.returncode, p.stdout.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            rc, out = -1, "timed out after %d s" % timeout
+        return time.monotonic() - t0, rc, out
+
+    def same(self, a, b):
+        return subprocess.run(["cmp", "-s", a, b]).returncode == 0
+
+    def fail(self, what, out):
+        msg = "FAILED %s: %s" % (what, out.strip()[-300:])
+        self.failures.append(msg)
+        self.say("  " + msg)
+
+    # -- raw loopback
+    def raw(self):
+        udpraw = os.path.join(self.build, "bench", "udpraw")
+        s = str(self.raw_s)
+        for key, argv in (("pingpong", ["pingpong", "-S", s]),
+                          ("pingpong-busy", ["pingpong", "-b", "-S", s]),
+                          ("blast", ["blast", "-S", s]),
+                          ("blast-plain", ["blast", "-p", "-S", s])):
+            out = subprocess.run([udpraw] + argv, stdout=subprocess.PIPE,
+                                 check=True).stdout.decode()
+            m = re.search(r"payload_Bps=(\d+)", out)
+            self.record("raw", key, float(m.group(1)))
+
+    # -- scenarios
+    def download(self, scen, impl, argv_fn, remote, size, cpu=False):
+        out_path = os.path.join(self.local, "down-%s.bin" % impl.key)
+        if os.path.exists(out_path):
+            os.unlink(out_path)
+        argv = argv_fn(self.port(impl), remote, out_path)
+        c0 = cpu_seconds(self.pid(impl)) if cpu else 0
+        t, rc, out = self.timed(argv, 600)
+        if cpu:
+            time.sleep(0.3)   # let a forked server's child be reaped
+            self.record("cpu", impl.key,
+                        (cpu_seconds(self.pid(impl)) - c0) / (size / GiB))
+        ok = rc == 0 and self.same(out_path, os.path.join(self.root, remote))
+        if os.path.exists(out_path):
+            os.unlink(out_path)
+        if not ok:
+            self.fail("%s %s" % (scen, impl.label), out)
+            return
+        self.record(scen, impl.key, size / t)
+
+    def upload(self, scen, impl, size, rnd):
+        remote = "up-%s-%d.bin" % (impl.key, rnd)
+        dest = os.path.join(self.root, remote)
+        if os.path.exists(dest):
+            os.unlink(dest)
+        src = os.path.join(self.local, "up.bin")
+        t, rc, out = self.timed(impl.put_bulk(self.port(impl), src, remote), 600)
+        ok = rc == 0 and os.path.exists(dest) and self.same(src, dest)
+        if os.path.exists(dest):
+            os.unlink(dest)
+        if not ok:
+            self.fail("%s %s" % (scen, impl.label), out)
+            return
+        self.record(scen, impl.key, size / t)
+
+    def loadgen(self, port, extra, timeout=600):
+        argv = [os.path.join(self.build, "bench", "loadgen"), "-d", self.root,
+                "-n", str(self.crowd)] + extra + ["127.0.0.1:%d" % port]
+        t, rc, out = self.timed(argv, timeout)
+        m = re.search(r"RESULT ok=(\d+) failed=(\d+) held=(\d+) bytes=(\d+) "
+                      r"seconds=([\d.]+)", out)
+        return rc, out, m
+
+    def crowd_run(self, scen, impl, opts, cpu=False):
+        pid = self.pid(impl)
+        c0 = cpu_seconds(pid)
+        rc, out, m = self.loadgen(self.port(impl),
+                                  ["-c", str(self.crowd)] + opts)
+        if cpu:
+            time.sleep(0.3)
+            total = self.crowd * self.crowd_size
+            self.record("cpu4", impl.key, (cpu_seconds(pid) - c0) / (total / GiB))
+        if rc != 0 or not m or int(m.group(1)) != self.crowd:
+            self.fail("%s %s" % (scen, impl.label), out)
+            return
+        self.record(scen, impl.key, float(m.group(5)))
+
+    def slow_memory(self, impl):
+        """A fresh server, 1,000 transfers held open; memory sampled while
+        they all run."""
+        srv = impl.server(self.root).start()
+        try:
+            argv = [os.path.join(self.build, "bench", "loadgen"), "-d",
+                    self.root, "-n", str(self.crowd), "-c", str(self.slow_n),
+                    "-a", "200", "-D", str(self.hold_s),
+                    "127.0.0.1:%d" % srv.port]
+            lg = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+            time.sleep(self.hold_s - 1.5)
+            procs = tree(srv.proc.pid)
+            pss = sum(pss_kib(p) for p in procs)
+            hwm = sum(status_kib(p, "VmHWM") for p in procs)
+            out = lg.communicate(timeout=60)[0].decode("utf-8", "replace")
+            m = re.search(r"held=(\d+)", out)
+            held = int(m.group(1)) if m else 0
+            if held != self.slow_n:
+                self.fail("5 memory %s (%d of %d transfers running)" %
+                          (impl.label, held, self.slow_n), out)
+            self.record("pss", impl.key, pss / 1024)
+            self.record("hwm", impl.key, hwm / 1024)
+            self.record("procs", impl.key, len(procs))
+        finally:
+            srv.cleanup()
+
+    # -- driving
+    def run(self):
+        a = self.args
+        ours = Ours(self.build, a.workers)
+        hpa, hpa_atftp, hpa_curl, atftp = (Hpa(None), Hpa("atftp"),
+                                           Hpa("curl"), Atftp())
+        self.impls = [ours, hpa, atftp]
+        bulk = [ours, hpa_atftp, hpa_curl, atftp]
+        self.header()
+        self.prepare()
+        self.start_servers()
+        try:
+            for rnd in range(a.rounds):
+                self.say("round %d/%d" % (rnd + 1, a.rounds))
+                self.raw()
+                if "1" in a.scenarios:
+                    for impl in self.impls:
+                        self.download("1", impl, impl.get_plain, "s1.bin",
+                                      self.s1_size)
+                if "2" in a.scenarios:
+                    for impl in bulk:
+                        self.download("2", impl, impl.get_bulk, "s2.bin",
+                                      self.bulk_size, cpu=True)
+                if "3" in a.scenarios:
+                    for impl in bulk:
+                        self.upload("3", impl, self.bulk_size, rnd)
+                if "4" in a.scenarios:
+                    for impl in self.impls:
+                        self.crowd_run("4a", impl, [])
+                    for impl in self.impls:
+                        self.crowd_run("4b", impl, ["-b", "1468", "-w", "16"],
+                                       cpu=True)
+        finally:
+            self.stop_servers()
+        if "5" in a.scenarios:
+            for impl in self.impls:
+                self.slow_memory(impl)
+        self.report(ours, hpa, atftp, bulk)
+
+    def header(self):
+        rev = subprocess.run(["git", "-C", TOP, "describe", "--always",
+                              "--dirty"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout.decode().strip()
+        cpu = "?"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        self.say("tftp benchmark %s  (%s)" % (
+            datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+            "quick" if self.args.quick else "full"))
+        self.say("commit %s; %s; %d CPUs (%s); %d round(s)%s" % (
+            rev, platform.release(), os.cpu_count(), cpu, self.args.rounds,
+            "; tftpd --workers %d" % self.args.workers
+            if self.args.workers > 1 else ""))
+        self.say("sizes: s1 %d MiB, s2/s3 %d MiB, s4 %d x %d KiB, s5 %d slow "
+                 "transfers" % (self.s1_size // MiB, self.bulk_size // MiB,
+                                self.crowd, self.crowd_size >> 10, self.slow_n))
+        self.say()
+
+    # -- report
+    def fmt_rate(self, v):
+        return "%8.1f MB/s" % (v / 1e6) if v is not None else "       -    "
+
+    def table(self, title, scen, impls, ours, unit="rate", raw=None,
+              higher_better=True, by_server=False):
+        self.say(title)
+        mine = self.med(scen, ours.key)
+        for impl in impls:
+            v = self.med(scen, impl.key)
+            vals = self.results.get((scen, impl.key), [])
+            if unit == "rate":
+                shown = self.fmt_rate(v)
+                spread = "[%s]" % " ".join("%.1f" % (x / 1e6) for x in vals)
+            else:
+                shown = "%8.2f s   " % v if v is not None else "       -    "
+                spread = "[%s]" % " ".join("%.2f" % x for x in vals)
+            extra = ""
+            if impl is not ours and v and mine:
+                r = mine / v if higher_better else v / mine
+                extra += "  ours is %.2fx" % r
+            if raw and v:
+                extra += "  " + "  ".join("%.1f%% of %s" % (100 * v / rv, rk)
+                                          for rk, rv in raw if rv)
+            label = impl.server_label if by_server else impl.label
+            self.say("  %-24s %s %s%s" % (label, shown, spread, extra))
+        self.say()
+
+    def report(self, ours, hpa, atftp, bulk):
+        s = self.say
+        s()
+        s("=" * 78)
+        raw = {k: self.med("raw", k) for k in ("pingpong", "pingpong-busy",
+                                                "blast", "blast-plain")}
+        s("loopback limits (bench/udpraw, medians; payload bytes beyond a "
+          "4-byte header)")
+        s("  ping-pong 516/4 bytes, sleeping in recv  %s" %
+          self.fmt_rate(raw["pingpong"]))
+        s("  ping-pong 516/4 bytes, spinning          %s" %
+          self.fmt_rate(raw["pingpong-busy"]))
+        s("  blast 64 x 65468 bytes, sendmmsg/recvmmsg %s" %
+          self.fmt_rate(raw["blast"]))
+        s("  blast 64 x 65468 bytes, send/recv        %s" %
+          self.fmt_rate(raw["blast-plain"]))
+        s()
+        pp = [("ping-pong", raw["pingpong"]),
+              ("spinning ping-pong", raw["pingpong-busy"])]
+        best_blast = max(v for v in (raw["blast"], raw["blast-plain"]) if v)
+        bl = [("blast", best_blast)]
+        a = self.args.scenarios
+        if "1" in a:
+            self.table("1. lockstep download, no options, %d MiB" %
+                       (self.s1_size // MiB), "1", self.impls, ours, raw=pp)
+        if "2" in a:
+            self.table("2. bulk download, %d MiB, best options" %
+                       (self.bulk_size // MiB), "2", bulk, ours, raw=bl)
+        if "3" in a:
+            self.table("3. bulk upload, %d MiB, best options" %
+                       (self.bulk_size // MiB), "3", bulk, ours, raw=bl)
+        if "4" in a:
+            self.table("4a. %d concurrent %d KiB downloads, no options: "
+                       "total time" % (self.crowd, self.crowd_size >> 10),
+                       "4a", self.impls, ours, unit="s", higher_better=False,
+                       by_server=True)
+            self.table("4b. %d concurrent %d KiB downloads, blksize 1468 "
+                       "windowsize 16: total time" %
+                       (self.crowd, self.crowd_size >> 10),
+                       "4b", self.impls, ours, unit="s", higher_better=False,
+                       by_server=True)
+        if "2" in a:
+            s("5a. server CPU seconds per GiB served in scenario 2 (process "
+              "tree; lower is better)")
+            for impl in bulk:
+                c = self.med("cpu", impl.key)
+                s("  %-24s %s" % (impl.label, "%6.3f s" % c if c is not None
+                                  else "     -"))
+            s()
+        if "4" in a:
+            s("5a. server CPU seconds per GiB served in scenario 4b")
+            for impl in self.impls:
+                c = self.med("cpu4", impl.key)
+                s("  %-24s %s" % (impl.server_label, "%6.3f s" % c
+                                  if c is not None else "     -"))
+            s()
+        if "5" in a:
+            s("5b. memory with %d concurrent slow transfers" % self.slow_n)
+            for impl in self.impls:
+                s("  %-24s PSS %7.1f MiB over %d process(es); "
+                  "sum of VmHWM %7.1f MiB" % (
+                      impl.server_label, self.med("pss", impl.key) or 0,
+                      self.med("procs", impl.key) or 0,
+                      self.med("hwm", impl.key) or 0))
+            s()
+        if self.failures:
+            s("%d FAILED run(s):" % len(self.failures))
+            for f in self.failures:
+                s("  " + f)
+        else:
+            s("every transfer verified")
+
+    def save(self):
+        os.makedirs(self.args.out, exist_ok=True)
+        name = datetime.datetime.utcnow().strftime("%Y-%m-%d-%H%M") + \
+            ("-quick" if self.args.quick else "") + ".txt"
+        path = os.path.join(self.args.out, name)
+        with open(path, "w") as f:
+            f.write("\n".join(self.lines) + "\n")
+        print("written to %s" % os.path.relpath(path, TOP))
+
+    def cleanup(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true",
+                    help="small sizes and one round: a smoke test")
+    ap.add_argument("--build", default=os.path.join(TOP, "build-bench"),
+                    help="meson build directory (default build-bench)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="tftpd --workers (default 2, one per core here)")
+    ap.add_argument("--scenarios", default="12345",
+                    help="which scenarios, e.g. 14 (default all)")
+    ap.add_argument("--out", default=os.path.join(TOP, "bench", "results"))
+    args = ap.parse_args()
+    if args.quick and "--rounds" not in " ".join(sys.argv):
+        args.rounds = 1
+    b = Bench(args)
+    try:
+        b.run()
+        b.save()
+    finally:
+        b.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
