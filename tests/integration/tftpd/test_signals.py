@@ -125,19 +125,23 @@ class Signals(unittest.TestCase):
                 t0 = time.monotonic()
                 srv.send_signal(signal.SIGTERM)
                 time.sleep(0.2)
-                # No new transfer once the signal is in.
+                # A request once the signal is in (answered below: not at
+                # all).
                 late.send(pack_rrq("f.bin"), srv.port)
-                self.assertIsNone(late.recv(0.5))
                 block = 1
                 while len(p.payload) == 512:
                     e.send(pack_ack(block), tid)
                     p = e.recv(3)
+                    # Skip a DATA repeated by the timer (a slow run).
+                    while p is not None and (p.op, p.block) == (DATA, block):
+                        p = e.recv(3)
                     self.assertIsNotNone(p)
                     self.assertEqual((p.op, p.block), (DATA, block + 1))
                     block += 1
                     got += p.payload
                 e.send(pack_ack(block), tid)
                 self.assertEqual(bytes(got), content)
+                self.assertIsNone(late.recv(0.1))
                 # The last transfer is over: no need to wait out the grace.
                 self.assertEqual(srv.wait(5), 0)
                 self.assertLess(time.monotonic() - t0, scaled(GRACE))
