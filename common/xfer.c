@@ -176,6 +176,11 @@ static void finish(struct tftp_xfer *x, enum tftp_xfer_state s, uint64_t now)
 static void set_err(struct tftp_xfer *x, uint16_t code, const char *msg)
 {
 	x->err.code = code;
+	/* The io callbacks fill x->err themselves and their message is passed
+	 * back in here: copying it onto itself would be undefined (glibc's
+	 * snprintf empties it). */
+	if (msg == x->err.msg)
+		return;
 	snprintf(x->err.msg, sizeof(x->err.msg), "%s",
 		 msg ? msg : tftp_errcode_message(code));
 }

@@ -636,6 +636,71 @@ START_TEST(upload_limit_error3)
 }
 END_TEST
 
+/* The io callbacks write their error into x->err; the engine must send
+ * that message, not an empty one (it used to copy the message onto itself,
+ * which glibc's snprintf turns into ""). */
+static int full_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		      struct tftp_err *err)
+{
+	(void)ctx;
+	(void)off;
+	(void)buf;
+	(void)len;
+	err->code = TFTP_ERR_NOSPACE;
+	snprintf(err->msg, sizeof(err->msg), "Disk full");
+	return -1;
+}
+
+static long bad_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		     struct tftp_err *err)
+{
+	(void)ctx;
+	(void)off;
+	(void)buf;
+	(void)len;
+	err->code = TFTP_ERR_UNDEF;
+	snprintf(err->msg, sizeof(err->msg), "Read error");
+	return -1;
+}
+
+START_TEST(io_error_message_is_sent)
+{
+	static const uint8_t want_w[] = "\0\5\0\3Disk full";
+	static const uint8_t want_r[] = "\0\5\0\0Read error";
+	struct capture c = {.src = NULL, .srclen = 0};
+	struct tftp_xfer x;
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_OCTET,
+		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
+	};
+	struct tftp_xfer_io io = {&c, cap_send, cap_read, full_write};
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);
+	uint8_t data[4 + 10];
+	size_t n = tftp_build_data(data, sizeof(data), 1, (const uint8_t *)"0123456789", 10);
+	ck_assert_uint_eq(n, sizeof(data));
+	tftp_xfer_input(&x, data, n, 1);
+	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+	ck_assert_str_eq(x.err.msg, "Disk full");
+	ck_assert_uint_eq(c.n, 2); /* ACK 0, then the ERROR */
+	ck_assert_uint_eq(c.lens[1], sizeof(want_w));
+	ck_assert_mem_eq(c.pkts[1], want_w, sizeof(want_w));
+	tftp_xfer_free(&x);
+
+	memset(&c, 0, sizeof(c));
+	cfg.role = TFTP_ROLE_SENDER;
+	io.read = bad_read;
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);
+	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+	ck_assert_str_eq(x.err.msg, "Read error");
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.lens[0], sizeof(want_r));
+	ck_assert_mem_eq(c.pkts[0], want_r, sizeof(want_r));
+	tftp_xfer_free(&x);
+}
+END_TEST
+
 /* netascii through the engines: the receiver's file equals the sender's,
  * at several block sizes and with losses (the sender regenerates encoded
  * windows from its marks). */
@@ -694,6 +759,7 @@ static Suite *xfer_suite(void)
 	tcase_add_test(tc, client_rejects_bad_oack);
 	tcase_add_test(tc, client_error_on_request_flagged);
 	tcase_add_test(tc, upload_limit_error3);
+	tcase_add_test(tc, io_error_message_is_sent);
 	suite_add_tcase(s, tc);
 	return s;
 }
