@@ -16,8 +16,11 @@ from tftptest import (ACK, DATA, ERROR, OACK, UNDER_VALGRIND, Endpoint,
                       TftpdServer, main, pack_ack, pack_data, pack_error,
                       pack_rrq, pack_wrq, pattern, scaled, tftpd_path)
 
-TRANSFERS = 600 if UNDER_VALGRIND else 4000
-WARMUP = 100 if UNDER_VALGRIND else 400
+TRANSFERS = 400 if UNDER_VALGRIND else 3000
+# The warm-up is the measured run itself, once: the allocator keeps the
+# memory of the busiest moment (how many uploads dally at once depends on
+# the pace), which is not a leak.
+WARMUP = TRANSFERS
 RSS_SLACK_KIB = 1024
 SMALL = pattern(700, seed=12)
 
