@@ -137,6 +137,10 @@ class TransferLines(unittest.TestCase):
                 c.get("f.bin")
                 c.put("new.bin", b"d")
             log = srv.stop()
+        # valgrind's own notes (the setup that runs tftpd under it) are
+        # not tftpd's output.
+        log = "".join(l for l in log.splitlines(True)
+                      if not re.match(r"(--|==)\d+(--|==) ", l))
         self.assertEqual(log, "")
 
 
