@@ -21,6 +21,7 @@
 #include "options.h"
 #include "packet.h"
 #include "server.h"
+#include "workers.h"
 
 #define EXIT_USAGE 64
 
@@ -50,6 +51,9 @@ static const char usage_text[] =
 	"      --chroot              chroot into the root directory (with -u)\n"
 	"  -v, --verbose             more logging (repeatable)\n"
 	"      --syslog              log to syslog instead of stderr\n"
+	"      --workers N           N server processes sharing the port through\n"
+	"                            SO_REUSEPORT, e.g. one per core (default 1;\n"
+	"                            limits apply per worker)\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             print the version\n";
 
@@ -112,6 +116,7 @@ enum {
 	OPT_MAX_UPLOAD,
 	OPT_CHROOT,
 	OPT_SYSLOG,
+	OPT_WORKERS,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:vhV";
@@ -137,6 +142,7 @@ static const struct option long_opts[] = {
 	{"chroot", no_argument, NULL, OPT_CHROOT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"workers", required_argument, NULL, OPT_WORKERS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -245,6 +251,10 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 		case OPT_SYSLOG:
 			cfg->use_syslog = 1;
 			break;
+		case OPT_WORKERS:
+			cfg->workers = (unsigned)parse_num("--workers", optarg,
+							   1, 256);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -333,6 +343,9 @@ int main(int argc, char **argv)
 		.grace_ms = 2000,
 	};
 	parse_args(argc, argv, &cfg);
+	/* From here on every worker runs the rest of main on its own. */
+	if (cfg.workers > 1)
+		(void)workers_start(cfg.workers);
 
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {

@@ -412,6 +412,16 @@ static int add_listener(struct server *srv, const struct sockaddr *sa,
 		close(fd);
 		return -1;
 	}
+	/* --workers: every worker binds its own socket to the same address
+	 * and the kernel spreads the clients over them. */
+	if (rc == 0 && srv->cfg->workers > 1)
+		rc = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (rc < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "SO_REUSEPORT on %s: %s",
+			  where, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	/* Room for a burst of requests. */
 	int rcv = 1 << 20;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));

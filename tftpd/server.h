@@ -48,6 +48,7 @@ struct tftpd_config {
 	int verbosity;             /* number of -v */
 	int use_syslog;
 	uint32_t grace_ms;         /* after SIGTERM/SIGINT */
+	unsigned workers;          /* --workers: >1 binds with SO_REUSEPORT */
 };
 
 struct tftpd_listener {
