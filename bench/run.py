@@ -14,15 +14,17 @@ printed and written to bench/results/YYYY-MM-DD-HHMM.txt.
 
 Scenarios
   1  lockstep download, no options (512-byte blocks), 32 MiB
-  2  bulk download, 1 GiB, each pair at its best options: ours and atftpd
-     blksize 65464 + windowsize 64, in.tftpd blksize 65464 (it has no
-     windowsize) with the atftp and the curl client
+  2  bulk download, 1 GiB, each pair at its best options: ours blksize
+     65464 + windowsize 64; in.tftpd blksize 65464 (it has no windowsize)
+     with the atftp and the curl client; atftpd + atftp blksize 65464
+     alone and with windowsize 2 (larger windows stall, see Atftp)
   3  bulk upload, the same
   4  200 concurrent 1 MiB downloads by bench/loadgen (one process, every
      byte verified): (a) no options, (b) blksize 1468 + windowsize 16
      (in.tftpd grants the blksize only)
-  5  server CPU seconds per GiB served (process tree utime+stime, children
-     included, over the scenario 2 and 4b runs), and memory with 1,000
+  5  server CPU seconds per GiB served (utime+stime of the server's
+     process tree, forked children sampled while they live, over the
+     scenario 2 and 4b runs), and memory with 1,000
      concurrent slow transfers (loadgen holding every ACK 200 ms): our
      server's peak RSS (VmHWM), and each server's PSS summed over its
      processes while all 1,000 are running
@@ -40,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -111,18 +114,52 @@ def tree(pid):
     return out
 
 
-def cpu_seconds(pid):
-    """CPU time of a process tree: each process's utime+stime, plus the
-    cutime+cstime its reaped children left behind."""
-    total = 0
-    for p in tree(pid):
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / TICK
+def _stat_ticks(pid):
+    """utime+stime and cutime+cstime of one process, in ticks."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            x = [int(v) for v in f.read().rsplit(")", 1)[1].split()[11:15]]
+        return x[0] + x[1], x[2] + x[3]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuMeter(threading.Thread):
+    """CPU time a server's process tree uses while it runs. Children are
+    sampled while they live (every `every` s), because a server that
+    ignores SIGCHLD (in.tftpd) never has their time in its cutime; a
+    child's last moments (< one interval) are lost, the rest is counted."""
+
+    def __init__(self, pid, every):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.seen = {}
+        self.halt = threading.Event()
+
+    def sample(self):
+        for p in tree(self.pid):
+            t = _stat_ticks(p)
+            if t is not None:
+                # the root's reaped children are in its cutime
+                self.seen[p] = t[0] + (t[1] if p == self.pid else 0)
+
+    def run(self):
+        while not self.halt.wait(self.every):
+            self.sample()
+
+    def __enter__(self):
+        self.sample()
+        self.base = dict(self.seen)
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.halt.set()
+        self.join()
+        self.sample()
+
+    def seconds(self):
+        return sum(v - self.base.get(p, 0) for p, v in self.seen.items()) / TICK
 
 
 def status_kib(pid, key):
@@ -217,8 +254,18 @@ class Hpa(Impl):
 
 
 class Atftp(Impl):
-    def __init__(self):
-        super().__init__("atftpd", "atftpd + atftp", AtftpdServer)
+    """atftpd with the atftp client. In bulk, blksize 65464 alone (window
+    None) or with a small windowsize: with windowsize 4 and up (64 is what
+    it is meant for) the atftp client loses part of every window and a
+    transfer crawls from timeout to timeout (64 MiB took 15 s at 64 and
+    did not finish in 60 s at 4 or 8 here), so those are not run."""
+
+    def __init__(self, window=None):
+        key = "atftpd" if window is None else "atftpd-w%d" % window
+        label = "atftpd + atftp" + ("" if window is None
+                                    else " w%d" % window)
+        super().__init__(key, label, AtftpdServer)
+        self.window = window
 
     def server(self, root):
         return AtftpdServer(root)
@@ -228,9 +275,10 @@ class Atftp(Impl):
                 "127.0.0.1", str(port)]
 
     def _bulk(self, flag, port, remote, local):
-        return [client_path("atftp"), "--option", "blksize 65464",
-                "--option", "windowsize 64", flag, "-r", remote, "-l", local,
-                "127.0.0.1", str(port)]
+        win = [] if self.window is None else \
+            ["--option", "windowsize %d" % self.window]
+        return [client_path("atftp"), "--option", "blksize 65464"] + win + \
+            [flag, "-r", remote, "-l", local, "127.0.0.1", str(port)]
 
     def get_bulk(self, port, remote, local):
         return self._bulk("-g", port, remote, local)
@@ -259,6 +307,9 @@ class Bench:
         self.slow_n = 200 if q else 1000
         self.hold_s = 4 if q else 10
         self.raw_s = 0.5 if q else 2.0
+        # A client run that takes longer than this is counted as failed
+        # (a stalled peer must not eat the whole run).
+        self.run_timeout = 30 if q else 120
         self.impls = []
         self.servers = {}
         self.results = {}     # (scenario, impl key) -> [values]
@@ -292,9 +343,13 @@ class Bench:
         os.chmod(path, 0o666)
 
     def prepare(self):
-        self.make_file(os.path.join(self.root, "s1.bin"), self.s1_size)
-        self.make_file(os.path.join(self.root, "s2.bin"), self.bulk_size)
-        self.make_file(os.path.join(self.local, "up.bin"), self.bulk_size)
+        a = self.args.scenarios
+        if "1" in a:
+            self.make_file(os.path.join(self.root, "s1.bin"), self.s1_size)
+        if "2" in a:
+            self.make_file(os.path.join(self.root, "s2.bin"), self.bulk_size)
+        if "3" in a:
+            self.make_file(os.path.join(self.local, "up.bin"), self.bulk_size)
         for i in range(self.crowd):
             p = os.path.join(self.root, "f%d.bin" % i)
             with open(p, "wb") as f:
@@ -356,12 +411,12 @@ class Bench:
         if os.path.exists(out_path):
             os.unlink(out_path)
         argv = argv_fn(self.port(impl), remote, out_path)
-        c0 = cpu_seconds(self.pid(impl)) if cpu else 0
-        t, rc, out = self.timed(argv, 600)
+        with CpuMeter(self.pid(impl), 0.02) as meter:
+            t, rc, out = self.timed(argv, self.run_timeout)
+            if cpu:
+                time.sleep(0.1)   # let a forked server's child finish
         if cpu:
-            time.sleep(0.3)   # let a forked server's child be reaped
-            self.record("cpu", impl.key,
-                        (cpu_seconds(self.pid(impl)) - c0) / (size / GiB))
+            self.record("cpu", impl.key, meter.seconds() / (size / GiB))
         ok = rc == 0 and self.same(out_path, os.path.join(self.root, remote))
         if os.path.exists(out_path):
             os.unlink(out_path)
@@ -376,7 +431,8 @@ class Bench:
         if os.path.exists(dest):
             os.unlink(dest)
         src = os.path.join(self.local, "up.bin")
-        t, rc, out = self.timed(impl.put_bulk(self.port(impl), src, remote), 600)
+        t, rc, out = self.timed(impl.put_bulk(self.port(impl), src, remote),
+                                self.run_timeout)
         ok = rc == 0 and os.path.exists(dest) and self.same(src, dest)
         if os.path.exists(dest):
             os.unlink(dest)
@@ -394,14 +450,14 @@ class Bench:
         return rc, out, m
 
     def crowd_run(self, scen, impl, opts, cpu=False):
-        pid = self.pid(impl)
-        c0 = cpu_seconds(pid)
-        rc, out, m = self.loadgen(self.port(impl),
-                                  ["-c", str(self.crowd)] + opts)
+        with CpuMeter(self.pid(impl), 0.1) as meter:
+            rc, out, m = self.loadgen(self.port(impl),
+                                      ["-c", str(self.crowd)] + opts)
+            if cpu:
+                time.sleep(0.1)
         if cpu:
-            time.sleep(0.3)
             total = self.crowd * self.crowd_size
-            self.record("cpu4", impl.key, (cpu_seconds(pid) - c0) / (total / GiB))
+            self.record("cpu4", impl.key, meter.seconds() / (total / GiB))
         if rc != 0 or not m or int(m.group(1)) != self.crowd:
             self.fail("%s %s" % (scen, impl.label), out)
             return
@@ -441,7 +497,7 @@ class Bench:
         hpa, hpa_atftp, hpa_curl, atftp = (Hpa(None), Hpa("atftp"),
                                            Hpa("curl"), Atftp())
         self.impls = [ours, hpa, atftp]
-        bulk = [ours, hpa_atftp, hpa_curl, atftp]
+        bulk = [ours, hpa_atftp, hpa_curl, atftp, Atftp(2)]
         self.header()
         self.prepare()
         self.start_servers()
