@@ -13,7 +13,7 @@ OPTIONS = ["--root", "--address", "--ipv4", "--ipv6", "--write", "--overwrite",
            "--port-range", "--max-blksize", "--max-window", "--no-options",
            "--timeout", "--retries", "--max-transfers", "--max-per-client",
            "--max-upload", "--umask", "--user", "--chroot", "--verbose",
-           "--syslog", "--help", "--version"]
+           "--syslog", "--workers", "--help", "--version"]
 
 BAD = [
     ["--bogus"],
@@ -54,6 +54,8 @@ BAD = [
     ["-U", "0x12"],
     ["-U", "-022"],
     ["-u", ""],
+    ["--workers", "0"],
+    ["--workers", "257"],
 ]
 
 
