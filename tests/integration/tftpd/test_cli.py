@@ -3,6 +3,7 @@
 of bad usage exits 64 with exactly one line on stderr and starts nothing;
 a root that cannot be opened is a run-time failure (1), not usage."""
 import os
+import re
 import tempfile
 import unittest
 
@@ -77,6 +78,16 @@ class Cli(unittest.TestCase):
                 self.assertTrue(r.stdout.startswith("Usage: tftpd"), r.stdout)
                 for opt in OPTIONS:
                     self.assertIn(opt, r.stdout)
+
+    def test_every_option_is_in_the_man_page(self):
+        page = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "..", "..", "..", "docs", "tftpd.8")
+        with open(page, encoding="utf-8") as f:
+            text = f.read().replace("\\-", "-")
+        helptext = run_tftpd("--help").stdout
+        for opt in sorted(set(re.findall(r"--[a-z][a-z0-9-]+", helptext))):
+            with self.subTest(opt=opt):
+                self.assertIn(opt, text)
 
     def test_version(self):
         for arg in ("--version", "-V"):
