@@ -286,7 +286,11 @@ static void handle_request(struct server *srv, struct arrival *a,
 	}
 	struct session_request req;
 	memset(&req, 0, sizeof(req));
-	tftp_opts_from_packet(&p, &req.opts);
+	/* --no-options: a pure RFC 1350 server does not look at them at all,
+	 * not even at a tsize to refuse an upload early (the data is still
+	 * held to --max-upload). */
+	if (!cfg->no_options)
+		tftp_opts_from_packet(&p, &req.opts);
 	if (op == TFTP_OP_WRQ && cfg->max_upload &&
 	    (req.opts.present & TFTP_OPT_TSIZE) &&
 	    req.opts.tsize > cfg->max_upload) {

@@ -203,6 +203,19 @@ class MaxUpload(unittest.TestCase):
             self.assertEqual(res.oack, {"tsize": "1024"})
             self.assertEqual(srv.read("t.bin"), pattern(1024))
 
+    def test_no_options_ignores_tsize(self):
+        """A pure RFC 1350 server does not read the tsize: the WRQ is
+        accepted with ACK 0 and the data alone is held to the limit."""
+        with TftpdServer("-w", "--no-options", "--max-upload", "1000") as srv:
+            with srv.client() as c:
+                res = c.put("small.bin", b"s" * 600, opts={"tsize": "5000"})
+            self.assertIsNone(res.oack)
+            self.assertEqual(srv.read("small.bin"), b"s" * 600)
+            with srv.client() as c, self.assertRaises(TftpError) as cm:
+                c.put("big.bin", pattern(1500), opts={"tsize": "1500"})
+            self.assertEqual(cm.exception.code, 3)
+            self.assertFalse(os.path.exists(srv.path("big.bin")))
+
     def test_tsize_over_free_space_refused_before_data(self):
         with TftpdServer("-w") as srv:
             with Endpoint() as e:
