@@ -558,6 +558,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	srv->stopping = 1;
 	close_listeners(srv);
+	/* A dallying upload is complete and in place: nothing to wait for. */
+	for (struct session *s = srv->all, *next; s; s = next) {
+		next = s->next;
+		if (s->x.state == TFTP_XS_DALLY)
+			session_abort(s, NULL);
+	}
 	tftp_logf(&srv->log, TFTP_LOG_INFO,
 		  "signal %d: not accepting requests; %zu transfer(s) running",
 		  (int)sig, srv->nsessions);

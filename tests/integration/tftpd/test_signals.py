@@ -150,6 +150,29 @@ class Signals(unittest.TestCase):
         finally:
             srv.cleanup()
 
+    def test_dallying_upload_does_not_hold_up_shutdown(self):
+        """After its final ACK an upload lingers one timeout (here 5 s) to
+        repeat that ACK; it is complete, so a signal ends it at once, with
+        no ERROR to the client and the file in place."""
+        srv = TftpdServer("-w", "-t", "5").start()
+        try:
+            with Endpoint() as e:
+                e.send(pack_wrq("done.bin"), srv.port)
+                tid = e.recv(3).port
+                e.send(pack_data(1, b"complete"), tid)
+                p = e.recv(3)
+                self.assertEqual((p.op, p.block), (ACK, 1))
+                t0 = time.monotonic()
+                srv.send_signal(signal.SIGTERM)
+                self.assertEqual(srv.wait(5), 0)
+                self.assertLess(time.monotonic() - t0, scaled(1))
+                self.assertIsNone(e.recv(0.2))
+            log = srv.stop()
+            self.assertRegex(log, r"WRQ done\.bin octet: 8 bytes .*: ok\n")
+            self.assertEqual(srv.read("done.bin"), b"complete")
+        finally:
+            srv.cleanup()
+
     def test_second_signal_aborts_at_once(self):
         srv = TftpdServer("-w", "-t", "5", "--retries", "50").start()
         try:
