@@ -9,13 +9,19 @@
 #
 # Environment (all optional):
 #   BUILD_DIR   meson build directory (default: build; reused if it exists)
-#   DEMO_ROOT   the directory served (default: /tmp/tftpd-demo)
+#   DEMO_ROOT   the directory served (default: BUILD_DIR/demo-root; not
+#               under /tmp, where as root a planted symlink could redirect
+#               the writes below)
 #   DEMO_ADDR   listen address (default: 127.0.0.1:6969)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
-DEMO_ROOT=${DEMO_ROOT:-/tmp/tftpd-demo}
+case $BUILD_DIR in
+  /*) ;;
+  *) BUILD_DIR=./$BUILD_DIR ;;
+esac
+DEMO_ROOT=${DEMO_ROOT:-$BUILD_DIR/demo-root}
 DEMO_ADDR=${DEMO_ADDR:-127.0.0.1:6969}
 
 # Only what building the two programs takes; the test suites need more
@@ -54,7 +60,7 @@ cat <<EOF
 Serving $DEMO_ROOT on $DEMO_ADDR (Ctrl-C stops the server).
 In another terminal, download the sample with:
 
-    ./$BUILD_DIR/tftp/tftp get $DEMO_ADDR hello.txt
+    $BUILD_DIR/tftp/tftp get $DEMO_ADDR hello.txt
 
 EOF
-exec "./$BUILD_DIR/tftpd/tftpd" -r "$DEMO_ROOT" -a "$DEMO_ADDR" -v
+exec "$BUILD_DIR/tftpd/tftpd" -r "$DEMO_ROOT" -a "$DEMO_ADDR" -v
