@@ -1,0 +1,879 @@
+/* The client's transfer driver. See client.h. */
+#include "client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "progress.h"
+#include "xfer.h"
+
+/* Datagrams taken per recvmmsg call when a window is in use. */
+#define RECV_BATCH_MAX 64u
+/* Socket buffers: a whole window of large blocks (64 x 64 KiB) must fit,
+ * or the kernel drops the window's tail and the sender has to repeat it. */
+#define SOCKBUF_BYTES (4 << 20)
+/* ERROR 5 replies to strangers per second. */
+#define STRANGER_BUDGET 16u
+
+/* The local side of a transfer. */
+struct local_file {
+	int fd;
+	const char *path;     /* what the user named ("-" for stdio) */
+	char *final_path;     /* get: where the file goes (LOCAL, or inside it) */
+	char *tmp_path;       /* get: the hidden temporary file, or NULL */
+	mode_t mode;          /* get: permissions for the finished file */
+	int regular;          /* put: pread works; size is known */
+	uint64_t size;
+	/* put from a pipe: the last bytes read, so the engine can regenerate
+	 * a lost window (it never reads before its window's first block). */
+	uint8_t *ring;
+	size_t ringcap;
+	uint64_t lo, hi;      /* file offsets held: [lo, hi) */
+	int eof;
+	int failed;           /* an I/O callback failed */
+	int err;              /* its errno */
+};
+
+struct client {
+	const struct tftp_client_args *a;
+	int fd;
+	struct sockaddr_storage server;  /* the request goes here */
+	struct sockaddr_storage peer;    /* the locked TID (server until then) */
+	int locked;
+	struct tftp_xfer x;
+	struct tftp_log log;
+	struct local_file lf;
+	/* receive batch */
+	uint8_t *rbuf;
+	size_t slot;
+	unsigned nslots;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct sockaddr_storage *from;
+	uint64_t stranger_epoch;
+	unsigned strangers;
+	int options_reported;
+	struct tftp_progress prog;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errf(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("tftp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int verbose(const struct client *c)
+{
+	return c->a->verbosity >= TFTP_VERBOSE;
+}
+
+/* ---- trace ------------------------------------------------------------ */
+
+/* One readable line per packet: only called when --trace is on. */
+static void trace_packet(const struct client *c, const char *dir,
+			 const uint8_t *pkt, size_t len)
+{
+	struct tftp_packet p;
+	char line[600];
+	int n;
+	(void)c;
+	if (tftp_packet_parse(pkt, len, &p) != TFTP_PARSE_OK) {
+		fprintf(stderr, "tftp: %s malformed datagram, %zu bytes (opcode %u)\n",
+			dir, len, (unsigned)tftp_packet_opcode(pkt, len));
+		return;
+	}
+	switch (p.op) {
+	case TFTP_OP_RRQ:
+	case TFTP_OP_WRQ:
+		n = snprintf(line, sizeof(line), "%s \"%.*s\" %.*s",
+			     tftp_opcode_name(p.op), (int)p.filename.len,
+			     p.filename.ptr, (int)p.mode.len, p.mode.ptr);
+		break;
+	case TFTP_OP_OACK:
+		n = snprintf(line, sizeof(line), "OACK");
+		break;
+	case TFTP_OP_DATA:
+		n = snprintf(line, sizeof(line), "DATA %u, %zu bytes",
+			     (unsigned)p.block, p.datalen);
+		break;
+	case TFTP_OP_ACK:
+		n = snprintf(line, sizeof(line), "ACK %u", (unsigned)p.block);
+		break;
+	default:
+		n = snprintf(line, sizeof(line), "ERROR %u \"%.*s\"",
+			     (unsigned)p.errcode,
+			     (int)(p.errmsg.len > 200 ? 200 : p.errmsg.len),
+			     p.errmsg.ptr);
+		break;
+	}
+	for (size_t i = 0; i < p.nopts && n > 0 && (size_t)n < sizeof(line); i++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %.*s=%.*s",
+			      (int)(p.opts[i].name.len > 32 ? 32 : p.opts[i].name.len),
+			      p.opts[i].name.ptr,
+			      (int)(p.opts[i].value.len > 32 ? 32 : p.opts[i].value.len),
+			      p.opts[i].value.ptr);
+	fprintf(stderr, "tftp: %s %s\n", dir, line);
+}
+
+/* ---- engine callbacks --------------------------------------------------- */
+
+static int io_send(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct client *c = ctx;
+	const struct sockaddr *to = (const struct sockaddr *)&c->peer;
+	if (c->a->trace)
+		trace_packet(c, ">", pkt, len);
+	ssize_t n;
+	do
+		n = sendto(c->fd, pkt, len, 0, to, tftp_sockaddr_len(to));
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+static void local_err(struct local_file *lf, int e, struct tftp_err *err)
+{
+	lf->failed = 1;
+	lf->err = e;
+	if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
+		err->code = TFTP_ERR_NOSPACE;
+		snprintf(err->msg, sizeof(err->msg),
+			 "Disk full or allocation exceeded");
+	} else {
+		err->code = TFTP_ERR_UNDEF;
+		snprintf(err->msg, sizeof(err->msg), "Client I/O error");
+	}
+}
+
+/* The engine writes each byte once, in order: a plain write() straight
+ * from the received datagram works for files, pipes and terminals. */
+static int io_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		    struct tftp_err *err)
+{
+	struct client *c = ctx;
+	(void)off;
+	while (len) {
+		ssize_t n = write(c->lf.fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			local_err(&c->lf, errno, err);
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static long read_regular(struct local_file *lf, uint64_t off, uint8_t *buf,
+			 size_t len, struct tftp_err *err)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(lf->fd, buf + got, len - got,
+				  (off_t)(off + got));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			local_err(lf, errno, err);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+/* Pull bytes from the pipe into the ring until [off, off + len) is held
+ * or the input ends. */
+static int ring_fill(struct local_file *lf, uint64_t want,
+		     struct tftp_err *err)
+{
+	while (lf->hi < want && !lf->eof) {
+		size_t at = (size_t)(lf->hi % lf->ringcap);
+		size_t room = lf->ringcap - at;
+		if (room > want - lf->hi)
+			room = (size_t)(want - lf->hi);
+		ssize_t n = read(lf->fd, lf->ring + at, room);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			local_err(lf, errno, err);
+			return -1;
+		}
+		if (n == 0)
+			lf->eof = 1;
+		lf->hi += (uint64_t)n;
+		if (lf->hi - lf->lo > lf->ringcap)
+			lf->lo = lf->hi - lf->ringcap;
+	}
+	return 0;
+}
+
+static long read_stream(struct client *c, uint64_t off, uint8_t *buf,
+			size_t len, struct tftp_err *err)
+{
+	struct local_file *lf = &c->lf;
+	if (!lf->ring) {
+		/* The engine re-reads at most its window (plus the block a
+		 * netascii mark points into) behind the newest block. */
+		lf->ringcap = ((size_t)c->x.window + 2u) * c->x.blksize;
+		lf->ring = malloc(lf->ringcap);
+		if (!lf->ring) {
+			local_err(lf, ENOMEM, err);
+			return -1;
+		}
+	}
+	if (ring_fill(lf, off + len, err) < 0)
+		return -1;
+	if (off < lf->lo) {
+		local_err(lf, ESPIPE, err);
+		return -1;
+	}
+	size_t got = 0;
+	while (got < len && off + got < lf->hi) {
+		size_t at = (size_t)((off + got) % lf->ringcap);
+		size_t n = lf->ringcap - at;
+		if (n > len - got)
+			n = len - got;
+		if (n > lf->hi - (off + got))
+			n = (size_t)(lf->hi - (off + got));
+		memcpy(buf + got, lf->ring + at, n);
+		got += n;
+	}
+	return (long)got;
+}
+
+static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		    struct tftp_err *err)
+{
+	struct client *c = ctx;
+	if (c->lf.regular)
+		return read_regular(&c->lf, off, buf, len, err);
+	return read_stream(c, off, buf, len, err);
+}
+
+/* ---- network ------------------------------------------------------------ */
+
+static int resolve(const struct tftp_client_args *a,
+		   struct sockaddr_storage *out)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[8];
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = a->family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(port, sizeof(port), "%u", (unsigned)a->port);
+	int rc = getaddrinfo(a->host, port, &hints, &res);
+	if (rc == EAI_BADFLAGS || (rc != 0 && hints.ai_flags)) {
+		/* AI_ADDRCONFIG hides ::1 on a host whose only IPv6
+		 * address is loopback; ask again without it. */
+		hints.ai_flags = 0;
+		rc = getaddrinfo(a->host, port, &hints, &res);
+	}
+	if (rc != 0) {
+		errf("%s: %s", a->host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Ask for big socket buffers; FORCE works for root past the sysctl cap. */
+static void size_buffer(int fd, int force, int opt)
+{
+	int v = SOCKBUF_BYTES;
+	if (setsockopt(fd, SOL_SOCKET, force, &v, sizeof(v)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+}
+
+static int bind_local(int fd, const struct tftp_client_args *a, int family)
+{
+	struct sockaddr_storage local;
+	memset(&local, 0, sizeof(local));
+	local.ss_family = (sa_family_t)family;
+	socklen_t len = tftp_sockaddr_len((struct sockaddr *)&local);
+	if (!a->lport_lo)
+		return 0; /* the kernel picks a port on the first send */
+	for (uint32_t p = a->lport_lo; p <= a->lport_hi; p++) {
+		tftp_sockaddr_set_port((struct sockaddr *)&local, (uint16_t)p);
+		if (bind(fd, (struct sockaddr *)&local, len) == 0)
+			return 0;
+		if (errno != EADDRINUSE && errno != EACCES)
+			return -1;
+	}
+	errno = EADDRINUSE;
+	return -1;
+}
+
+static int open_socket(struct client *c)
+{
+	int family = c->server.ss_family;
+	c->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		errf("socket: %s", strerror(errno));
+		return -1;
+	}
+	size_buffer(c->fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	size_buffer(c->fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	if (bind_local(c->fd, c->a, family) < 0) {
+		errf("local port %u:%u: %s", (unsigned)c->a->lport_lo,
+		     (unsigned)c->a->lport_hi, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Receive slots: one datagram each, as large as the largest DATA asked
+ * for (a bigger datagram is truncated and dropped). A get with a window
+ * takes a window's worth per system call. */
+static int alloc_slots(struct client *c)
+{
+	const struct tftp_opts *r = &c->a->req;
+	uint32_t bs = (r->present & TFTP_OPT_BLKSIZE) ? r->blksize : 512u;
+	uint32_t win = (r->present & TFTP_OPT_WINDOWSIZE) ? r->windowsize : 1u;
+	c->slot = (size_t)(bs < 1024u ? 1024u : bs) + TFTP_HDR_LEN;
+	c->nslots = c->a->is_put ? 8u : (win < RECV_BATCH_MAX ? win : RECV_BATCH_MAX);
+	if (c->nslots < 2u)
+		c->nslots = 2u;
+	c->rbuf = malloc(c->slot * c->nslots);
+	c->msgs = calloc(c->nslots, sizeof(*c->msgs));
+	c->iov = calloc(c->nslots, sizeof(*c->iov));
+	c->from = calloc(c->nslots, sizeof(*c->from));
+	if (!c->rbuf || !c->msgs || !c->iov || !c->from) {
+		errf("out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < c->nslots; i++) {
+		c->iov[i].iov_base = c->rbuf + (size_t)i * c->slot;
+		c->iov[i].iov_len = c->slot;
+		c->msgs[i].msg_hdr.msg_iov = &c->iov[i];
+		c->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+}
+
+/* A datagram from neither the server (before the lock) nor its TID:
+ * RFC 1350 says answer ERROR 5 and carry on. Rate-limited, and never for
+ * runts, so the port is no reflector. */
+static void stranger(struct client *c, const struct sockaddr *from,
+		     size_t len, uint64_t now)
+{
+	if (c->a->trace) {
+		char who[80];
+		fprintf(stderr, "tftp: < %zu bytes from stranger %s: ERROR 5\n",
+			len, tftp_sockaddr_str(from, who, sizeof(who)));
+	}
+	if (len < TFTP_HDR_LEN)
+		return;
+	if (now - c->stranger_epoch >= 1000u) {
+		c->stranger_epoch = now;
+		c->strangers = 0;
+	}
+	if (c->strangers++ >= STRANGER_BUDGET)
+		return;
+	uint8_t buf[64];
+	size_t n = tftp_build_error(buf, sizeof(buf), TFTP_ERR_BADTID,
+				    "Unknown transfer ID");
+	if (n)
+		(void)sendto(c->fd, buf, n, 0, from, tftp_sockaddr_len(from));
+}
+
+/* The first reply fixes the server's TID: same address as the server,
+ * any port. Afterwards only that address and port are the peer. */
+static int from_peer(struct client *c, const struct sockaddr *from)
+{
+	if (c->locked)
+		return tftp_sockaddr_equal(from, (struct sockaddr *)&c->peer);
+	if (!tftp_sockaddr_same_host(from, (struct sockaddr *)&c->server))
+		return 0;
+	memcpy(&c->peer, from, tftp_sockaddr_len(from));
+	c->locked = 1;
+	return 1;
+}
+
+static void report_options(struct client *c)
+{
+	const struct tftp_xfer *x = &c->x;
+	char buf[200];
+	int n = 0;
+	c->options_reported = 1;
+	if (!verbose(c) || !c->a->req.present)
+		return;
+	if (!x->agreed.present) {
+		fprintf(stderr, "tftp: server accepted no options: blksize 512, "
+				"window 1\n");
+		return;
+	}
+	buf[0] = '\0';
+	if (x->agreed.present & TFTP_OPT_BLKSIZE)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " blksize %u",
+			      (unsigned)x->agreed.blksize);
+	if (x->agreed.present & TFTP_OPT_TIMEOUT)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " timeout %u",
+			      (unsigned)x->agreed.timeout);
+	if (x->agreed.present & TFTP_OPT_TSIZE)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      " tsize %" PRIu64, x->agreed.tsize);
+	if (x->agreed.present & TFTP_OPT_WINDOWSIZE)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " windowsize %u",
+			      (unsigned)x->agreed.windowsize);
+	fprintf(stderr, "tftp: options accepted:%s\n", buf);
+}
+
+static void after_input(struct client *c)
+{
+	if (!c->options_reported && c->x.state != TFTP_XS_REQUEST &&
+	    !tftp_xfer_finished(&c->x)) {
+		uint64_t size;
+		report_options(c);
+		if (!c->a->is_put && tftp_xfer_tsize(&c->x, &size) == 0)
+			tftp_progress_set_total(&c->prog, size);
+	}
+}
+
+static void handle_datagram(struct client *c, unsigned i, uint64_t now)
+{
+	const struct sockaddr *from = (const struct sockaddr *)&c->from[i];
+	const uint8_t *pkt = c->iov[i].iov_base;
+	size_t len = c->msgs[i].msg_len;
+	if (!from_peer(c, from)) {
+		stranger(c, from, len, now);
+		return;
+	}
+	if (c->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+		return; /* larger than any packet we asked for */
+	if (c->a->trace)
+		trace_packet(c, "<", pkt, len);
+	tftp_xfer_input(&c->x, pkt, len, now);
+	after_input(c);
+}
+
+/* Take what is queued (up to a batch); returns the count, 0 if nothing
+ * was waiting. */
+static int receive_batch(struct client *c, uint64_t *now)
+{
+	for (unsigned i = 0; i < c->nslots; i++) {
+		c->msgs[i].msg_hdr.msg_name = &c->from[i];
+		c->msgs[i].msg_hdr.msg_namelen = sizeof(c->from[i]);
+		c->msgs[i].msg_hdr.msg_flags = 0;
+	}
+	int n = recvmmsg(c->fd, c->msgs, c->nslots, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return 0; /* EAGAIN, EINTR, or an ICMP error for an old send */
+	*now = now_ms();
+	for (int i = 0; i < n && !tftp_xfer_finished(&c->x); i++)
+		handle_datagram(c, (unsigned)i, *now);
+	return n;
+}
+
+/* Sleep until a datagram, the engine's deadline, or the next progress
+ * redraw. A signal ends the wait early (EINTR). */
+static void wait_input(struct client *c, uint64_t now)
+{
+	uint64_t deadline = tftp_xfer_deadline(&c->x);
+	uint64_t wait = deadline > now ? deadline - now : 0;
+	if (c->prog.enabled && wait > 250u)
+		wait = 250u;
+	if (wait > 60000u)
+		wait = 60000u;
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	(void)poll(&pfd, 1, (int)wait);
+}
+
+/* Drive the engine until it is done or a signal arrives. */
+static void run_engine(struct client *c)
+{
+	struct tftp_xfer *x = &c->x;
+	uint64_t now = now_ms();
+	tftp_xfer_start(x, now);
+	while (!tftp_xfer_finished(x)) {
+		if (*c->a->stop) {
+			/* Before the server has answered there is no TID to
+			 * tell; afterwards the peer learns why we stop. */
+			if (c->locked)
+				tftp_xfer_abort(x, TFTP_ERR_UNDEF,
+						"Transfer interrupted", now_ms());
+			break;
+		}
+		if (receive_batch(c, &now) == 0) {
+			now = now_ms();
+			if (now >= tftp_xfer_deadline(x))
+				tftp_xfer_tick(x, now);
+			else
+				wait_input(c, now);
+			now = now_ms();
+		} else if (now >= tftp_xfer_deadline(x)) {
+			tftp_xfer_tick(x, now);
+		}
+		tftp_progress_update(&c->prog, x->stats.bytes, now);
+	}
+}
+
+/* ---- local files --------------------------------------------------------- */
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+	char *p = malloc(dl + nl + 2u);
+	if (!p)
+		return NULL;
+	memcpy(p, dir, dl);
+	p[dl] = '/';
+	memcpy(p + dl + 1, name, nl + 1u);
+	return p;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* The directory part of path ("." if none). */
+static char *dir_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	if (!s)
+		return strdup(".");
+	if (s == path)
+		return strdup("/");
+	return strndup(path, (size_t)(s - path));
+}
+
+/* Open the destination of a get. A regular (or new) file is written to a
+ * hidden temporary file in the same directory, renamed over LOCAL on
+ * success; a device or FIFO (e.g. /dev/null) is written in place, as
+ * renaming over it would replace the device node. */
+static int open_get_target(struct client *c)
+{
+	struct local_file *lf = &c->lf;
+	struct stat st;
+	if (strcmp(lf->path, "-") == 0) {
+		lf->fd = STDOUT_FILENO;
+		return 0;
+	}
+	lf->final_path = strdup(lf->path);
+	if (!lf->final_path)
+		goto nomem;
+	if (stat(lf->final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char *p = path_join(lf->final_path, base_name(c->a->remote));
+		if (!p)
+			goto nomem;
+		free(lf->final_path);
+		lf->final_path = p;
+	}
+	if (stat(lf->final_path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			errf("%s: Is a directory", lf->final_path);
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			lf->fd = open(lf->final_path, O_WRONLY | O_CLOEXEC);
+			if (lf->fd < 0) {
+				errf("%s: %s", lf->final_path, strerror(errno));
+				return -1;
+			}
+			return 0;
+		}
+		if (access(lf->final_path, W_OK) < 0) {
+			errf("%s: %s", lf->final_path, strerror(errno));
+			return -1;
+		}
+		lf->mode = st.st_mode & 07777;
+	} else {
+		mode_t um = umask(0);
+		umask(um);
+		lf->mode = 0666 & ~um;
+	}
+	char *dir = dir_name(lf->final_path);
+	if (!dir)
+		goto nomem;
+	lf->tmp_path = path_join(dir, ".tftp-XXXXXX");
+	free(dir);
+	if (!lf->tmp_path)
+		goto nomem;
+	lf->fd = mkostemp(lf->tmp_path, O_CLOEXEC);
+	if (lf->fd < 0) {
+		int e = errno;
+		dir = dir_name(lf->final_path);
+		errf("%s: cannot create a file in %s: %s", lf->final_path,
+		     dir ? dir : ".", strerror(e));
+		free(dir);
+		free(lf->tmp_path);
+		lf->tmp_path = NULL;
+		return -1;
+	}
+	return 0;
+nomem:
+	errf("out of memory");
+	return -1;
+}
+
+static int open_put_source(struct client *c)
+{
+	struct local_file *lf = &c->lf;
+	struct stat st;
+	if (strcmp(lf->path, "-") == 0) {
+		lf->fd = STDIN_FILENO;
+	} else {
+		lf->fd = open(lf->path, O_RDONLY | O_CLOEXEC);
+		if (lf->fd < 0) {
+			errf("%s: %s", lf->path, strerror(errno));
+			return -1;
+		}
+	}
+	if (fstat(lf->fd, &st) < 0) {
+		errf("%s: %s", lf->path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errf("%s: Is a directory", lf->path);
+		return -1;
+	}
+	/* stdin redirected from a file is read by offset like any file. */
+	lf->regular = S_ISREG(st.st_mode) &&
+		      lseek(lf->fd, 0, SEEK_CUR) == 0;
+	lf->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Get succeeded: give the temporary file its name and mode. */
+static int commit_get(struct client *c)
+{
+	struct local_file *lf = &c->lf;
+	if (!lf->tmp_path)
+		return 0;
+	if (fchmod(lf->fd, lf->mode) < 0 || close(lf->fd) < 0) {
+		lf->fd = -1;
+		errf("%s: %s", lf->final_path, strerror(errno));
+		return -1;
+	}
+	lf->fd = -1;
+	if (rename(lf->tmp_path, lf->final_path) < 0) {
+		errf("%s: %s", lf->final_path, strerror(errno));
+		return -1;
+	}
+	free(lf->tmp_path);
+	lf->tmp_path = NULL;
+	return 0;
+}
+
+static void close_local(struct client *c)
+{
+	struct local_file *lf = &c->lf;
+	if (lf->fd > STDERR_FILENO)
+		close(lf->fd);
+	lf->fd = -1;
+	/* Anything not committed leaves nothing behind. */
+	if (lf->tmp_path)
+		unlink(lf->tmp_path);
+	free(lf->tmp_path);
+	free(lf->final_path);
+	free(lf->ring);
+}
+
+/* ---- one attempt, the fallback, the outcome ------------------------------ */
+
+static int setup_xfer(struct client *c, const struct tftp_opts *req)
+{
+	const struct tftp_client_args *a = c->a;
+	struct tftp_xfer_config xc;
+	memset(&xc, 0, sizeof(xc));
+	xc.role = a->is_put ? TFTP_ROLE_SENDER : TFTP_ROLE_RECEIVER;
+	xc.is_client = 1;
+	xc.mode = a->mode;
+	xc.filename = a->remote;
+	xc.opts = *req;
+	if (a->is_put && (req->present & TFTP_OPT_TSIZE)) {
+		if (c->lf.regular)
+			xc.opts.tsize = c->lf.size;
+		else /* the size of a pipe is not known */
+			xc.opts.present &= ~(unsigned)TFTP_OPT_TSIZE;
+	}
+	xc.timeout_ms = a->timeout_ms;
+	xc.max_retries = a->retries;
+	/* No dally: like other clients, exit after the final ACK. If it is
+	 * lost the server repeats the last block into a closed port; the
+	 * file is complete either way. */
+	xc.dally_ms = 0;
+	xc.log = &c->log;
+	struct tftp_xfer_io io = {
+		.ctx = c, .send = io_send, .read = io_read, .write = io_write,
+	};
+	if (tftp_xfer_init(&c->x, &xc, &io) < 0) {
+		errf("cannot set up the transfer (out of memory?)");
+		return -1;
+	}
+	memcpy(&c->peer, &c->server, sizeof(c->server));
+	c->locked = 0;
+	c->options_reported = 0;
+	return 0;
+}
+
+/* ERROR 8, or an ERROR 0 that says it is about options, in answer to a
+ * request with options: the server wants plain RFC 1350. */
+static int options_refused(const struct tftp_xfer *x)
+{
+	if (!x->err_from_peer || !x->err_on_request || !x->cfg.opts.present)
+		return 0;
+	if (x->err.code == TFTP_ERR_OPTNEG)
+		return 1;
+	return x->err.code == TFTP_ERR_UNDEF && strcasestr(x->err.msg, "option");
+}
+
+static int timed_out(const struct tftp_xfer *x)
+{
+	return !x->err_from_peer && x->retries > x->cfg.max_retries;
+}
+
+static int outcome(struct client *c)
+{
+	const struct tftp_client_args *a = c->a;
+	const struct tftp_xfer *x = &c->x;
+	if (*a->stop) {
+		errf("interrupted");
+		return TFTP_EXIT_SIGNAL + (int)*a->stop;
+	}
+	if (x->state == TFTP_XS_DONE)
+		return TFTP_EXIT_OK;
+	if (c->lf.failed) {
+		errf("%s: %s", strcmp(c->lf.path, "-") ? c->lf.path
+			       : a->is_put ? "stdin" : "stdout",
+		     c->lf.err == ESPIPE ? "input cannot be read again"
+					 : strerror(c->lf.err));
+		return TFTP_EXIT_LOCAL;
+	}
+	if (x->err_from_peer) {
+		errf("%s: %s: %s (TFTP error %u)", a->host, a->remote,
+		     x->err.msg[0] ? x->err.msg : tftp_errcode_message(x->err.code),
+		     (unsigned)x->err.code);
+		return TFTP_EXIT_PEER;
+	}
+	if (timed_out(x)) {
+		errf("%s: %s: %s", a->host, a->remote,
+		     c->locked ? "timed out" : "no answer from the server");
+		return TFTP_EXIT_TIMEOUT;
+	}
+	/* We refused the server's reply (e.g. an invalid OACK). */
+	errf("%s: %s: %s (sent TFTP error %u)", a->host, a->remote, x->err.msg,
+	     (unsigned)x->err.code);
+	return TFTP_EXIT_PEER;
+}
+
+static void summary(struct client *c, uint64_t end)
+{
+	const struct tftp_xfer *x = &c->x;
+	const struct tftp_xfer_stats *st = &x->stats;
+	uint64_t ms = end > st->start_ms ? end - st->start_ms : 0;
+	char rate[32];
+	tftp_human_bytes((double)st->bytes * 1000.0 / (double)(ms ? ms : 1u),
+			 rate, sizeof(rate));
+	fprintf(stderr,
+		"tftp: %s %" PRIu64 " bytes in %" PRIu64 ".%03u s (%s/s), "
+		"blksize %u, window %u, %" PRIu64 " packets sent, %" PRIu64
+		" retransmits\n",
+		c->a->is_put ? "sent" : "received", st->bytes, ms / 1000u,
+		(unsigned)(ms % 1000u), rate, (unsigned)x->blksize,
+		(unsigned)x->window, st->packets_sent, st->retransmits);
+}
+
+static int transfer(struct client *c)
+{
+	const struct tftp_client_args *a = c->a;
+	if (setup_xfer(c, &a->req) < 0)
+		return TFTP_EXIT_LOCAL;
+	if (c->a->is_put && c->lf.regular)
+		tftp_progress_set_total(&c->prog, c->lf.size);
+	run_engine(c);
+	if (!*a->stop && options_refused(&c->x)) {
+		if (verbose(c))
+			fprintf(stderr, "tftp: server refused the options (%s, "
+					"TFTP error %u); retrying without\n",
+				c->x.err.msg, (unsigned)c->x.err.code);
+		static const struct tftp_opts none;
+		tftp_xfer_free(&c->x);
+		if (setup_xfer(c, &none) < 0)
+			return TFTP_EXIT_LOCAL;
+		run_engine(c);
+	}
+	uint64_t end = now_ms();
+	int rc = outcome(c);
+	if (rc == TFTP_EXIT_OK && !a->is_put && commit_get(c) < 0)
+		rc = TFTP_EXIT_LOCAL;
+	tftp_progress_finish(&c->prog, c->x.stats.bytes, end, rc == 0);
+	if (rc == TFTP_EXIT_OK && verbose(c))
+		summary(c, c->x.stats.end_ms ? c->x.stats.end_ms : end);
+	tftp_xfer_free(&c->x);
+	return rc;
+}
+
+int tftp_client_run(const struct tftp_client_args *a)
+{
+	struct client c;
+	memset(&c, 0, sizeof(c));
+	c.a = a;
+	c.fd = -1;
+	c.lf.fd = -1;
+	c.lf.path = a->local;
+	c.log.level = a->trace ? TFTP_LOG_TRACE : TFTP_LOG_WARN;
+	c.log.prefix = "tftp";
+	tftp_progress_init(&c.prog, a->progress, STDERR_FILENO,
+			   a->is_put ? a->remote : a->local, now_ms());
+	int rc = TFTP_EXIT_LOCAL;
+	if ((a->is_put ? open_put_source(&c) : open_get_target(&c)) < 0)
+		goto out;
+	rc = TFTP_EXIT_TIMEOUT;
+	if (resolve(a, &c.server) < 0 || open_socket(&c) < 0)
+		goto out;
+	rc = TFTP_EXIT_LOCAL;
+	if (alloc_slots(&c) < 0)
+		goto out;
+	if (verbose(&c)) {
+		char who[80];
+		fprintf(stderr, "tftp: %s %s %s %s\n", a->is_put ? "put" : "get",
+			tftp_sockaddr_str((struct sockaddr *)&c.server, who,
+					  sizeof(who)),
+			a->remote, tftp_mode_name(a->mode));
+	}
+	rc = transfer(&c);
+out:
+	if (c.fd >= 0)
+		close(c.fd);
+	close_local(&c);
+	free(c.rbuf);
+	free(c.msgs);
+	free(c.iov);
+	free(c.from);
+	return rc;
+}
