@@ -136,6 +136,21 @@ static void rtt_sample(struct tftp_xfer *x, uint64_t now)
 	x->rto_ms = rto;
 }
 
+/* Progress without a valid sample: halve a backed-off timeout, but not
+ * below what the estimator says. Steady loss then cannot pin the timeout
+ * at its cap, while a round trip that really grew is still met by the
+ * doubling on each timeout. */
+static void unwind_backoff(struct tftp_xfer *x)
+{
+	if (x->fixed_timeout || !x->have_rtt)
+		return;
+	uint32_t est = x->srtt_ms + (x->rttvar_ms * 4u > 1u ? x->rttvar_ms * 4u : 1u);
+	if (est < x->cfg.rto_min_ms)
+		est = x->cfg.rto_min_ms;
+	uint32_t half = x->rto_ms / 2u;
+	x->rto_ms = half > est ? half : est < x->rto_ms ? est : x->rto_ms;
+}
+
 static void backoff(struct tftp_xfer *x)
 {
 	if (x->fixed_timeout)
@@ -249,6 +264,7 @@ static long fill_netascii(struct tftp_xfer *x, uint64_t block)
 static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 {
 	uint64_t limit = x->acked_any ? x->window : 1u;
+	uint64_t first_new = 0;
 	while (x->next < x->base + limit && (!x->last || x->next <= x->last)) {
 		uint64_t b = x->next;
 		long n = x->cfg.mode == TFTP_MODE_NETASCII ? fill_netascii(x, b)
@@ -265,12 +281,15 @@ static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 			x->stats.retransmits++;
 			retx = 1;
 		} else {
+			if (!first_new)
+				first_new = b;
 			x->hi_sent = b;
 			x->stats.blocks++;
 			x->stats.bytes += (uint64_t)n;
 		}
 		x->next++;
 	}
+	x->sample_from = first_new;
 	arm(x, now, retx);
 }
 
@@ -296,6 +315,16 @@ static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
 		x->stats.duplicates++;
 		return;
 	}
+	/* Karn: a burst that repeated blocks gives no sample, unless this ACK
+	 * covers a block the burst sent for the first time, which only that
+	 * burst can have delivered. Without it, go-back-N under steady loss
+	 * repeats blocks in every window and the backed-off timeout would
+	 * never come down again. */
+	if (x->sample_from && n >= x->sample_from)
+		x->sent_retx = 0;
+	x->sample_from = 0;
+	if (x->sent_retx)
+		unwind_backoff(x);
 	rtt_sample(x, now);
 	x->acked_any = 1;
 	x->retries = 0;

@@ -136,6 +136,9 @@ struct tftp_xfer {
 	uint32_t retries;           /* consecutive timeouts without progress */
 	int acked_any;              /* sender: the peer has acknowledged something */
 	uint64_t hi_sent;           /* sender: highest block sent so far */
+	uint64_t sample_from;       /* sender: first block the last burst sent for
+	                             * the first time (0: none); an ACK at or past
+	                             * it times that burst unambiguously (Karn) */
 
 	/* One packet buffer, blksize + 4 (grown on negotiation). */
 	uint8_t *pkt;
