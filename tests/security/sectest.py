@@ -241,10 +241,12 @@ class Client:
             expected += 1
 
     def put(self, port, name, content, mode="octet", opts=(), timeout=3.0):
-        """A complete lockstep WRQ. Returns the OACK dict (or None); raises
-        TftpError on the server's ERROR."""
+        """A complete WRQ, windowed when the OACK grants a windowsize (a
+        receiver ACKs only the last block of each window, RFC 7440).
+        Returns the OACK dict (or None); raises TftpError on the server's
+        ERROR."""
         self.send(wrq(name, mode, opts), port)
-        blksize = 512
+        blksize, window = 512, 1
         p = self.recv(timeout)
         if p is None:
             raise AssertionError("put %r: no reply" % name)
@@ -255,28 +257,38 @@ class Client:
         if p.op == OACK:
             oack = p.optdict()
             blksize = int(oack.get("blksize", 512))
+            window = int(oack.get("windowsize", 1))
         elif not (p.op == ACK and p.block == 0):
             raise AssertionError("WRQ answered with %r" % p)
-        block = 1
-        off = 0
-        while True:
-            chunk = content[off:off + blksize]
-            pkt = data(block, chunk)
-            for _ in range(6):
-                self.send(pkt, tid)
+        nblocks = len(content) // blksize + 1  # the last one is short
+        base = 1  # first block not yet acknowledged
+        tries = 0
+        while base <= nblocks:
+            last = min(base + window - 1, nblocks)
+            for b in range(base, last + 1):
+                self.send(data(b, content[(b - 1) * blksize:b * blksize]), tid)
+            acked = None
+            while True:
                 r = self.recv(timeout)
                 if r is None:
-                    continue
+                    break
                 if r.op == ERROR:
                     raise TftpError(r.code, r.msg)
-                if r.op == ACK and r.block == block & 0xFFFF:
+                if r.op != ACK:
+                    continue
+                # Map the 16-bit number into [base - 1, last].
+                n = base - 1 + ((r.block - (base - 1)) & 0xFFFF)
+                if n <= last:
+                    acked = n
                     break
-            else:
-                raise AssertionError("put %r: block %d never ACKed" % (name, block))
-            off += len(chunk)
-            if len(chunk) < blksize:
-                return oack
-            block += 1
+            if acked is None or acked < base:
+                tries += 1
+                if tries > 6:
+                    raise AssertionError("put %r: block %d never ACKed" % (name, base))
+                continue
+            tries = 0
+            base = acked + 1
+        return oack
 
 
 class TftpError(AssertionError):

@@ -150,8 +150,10 @@ class Options(ServerCase):
         text = b"one\ntwo\r\nthree\n" * 50
         with open(os.path.join(self.root, "t.txt"), "wb") as f:
             f.write(text)
+        # On the wire: LF -> CR LF, CR -> CR NUL (RFC 764).
+        wire = text.replace(b"\r", b"\r\0").replace(b"\n", b"\r\n")
         self.get([("tsize", "0"), ("blksize", "8")], {"blksize": "8"}, name="t.txt",
-                 mode="netascii", content=text)
+                 mode="netascii", content=wire)
 
     def test_upload_larger_than_allowed_is_refused_up_front(self):
         for v in ("100001", "18446744073709551615"):
