@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/errqueue.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,7 @@
 #define RECV_BATCH_MAX 64u
 /* Socket buffers: a whole window of large blocks (64 x 64 KiB) must fit,
  * or the kernel drops the window's tail and the sender has to repeat it. */
-#define SOCKBUF_BYTES (4 << 20)
+#define SOCKBUF_BYTES (8 << 20)
 /* ERROR 5 replies to strangers per second. */
 #define STRANGER_BUDGET 16u
 
@@ -55,6 +57,7 @@ struct client {
 	struct sockaddr_storage server;  /* the request goes here */
 	struct sockaddr_storage peer;    /* the locked TID (server until then) */
 	int locked;
+	int refused;      /* errno of an ICMP error for the request, or 0 */
 	struct tftp_xfer x;
 	struct tftp_log log;
 	struct local_file lf;
@@ -283,30 +286,23 @@ static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 
 /* ---- network ------------------------------------------------------------ */
 
-static int resolve(const struct tftp_client_args *a,
-		   struct sockaddr_storage *out)
+/* Every address of the host, in getaddrinfo's order of preference: a
+ * name like "localhost" may have ::1 first while the server listens on
+ * 127.0.0.1 only, so the others are tried when one does not answer. */
+static struct addrinfo *resolve(const struct tftp_client_args *a)
 {
 	struct addrinfo hints, *res = NULL;
 	char port[8];
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = a->family;
 	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_ADDRCONFIG;
 	snprintf(port, sizeof(port), "%u", (unsigned)a->port);
 	int rc = getaddrinfo(a->host, port, &hints, &res);
-	if (rc == EAI_BADFLAGS || (rc != 0 && hints.ai_flags)) {
-		/* AI_ADDRCONFIG hides ::1 on a host whose only IPv6
-		 * address is loopback; ask again without it. */
-		hints.ai_flags = 0;
-		rc = getaddrinfo(a->host, port, &hints, &res);
-	}
 	if (rc != 0) {
 		errf("%s: %s", a->host, gai_strerror(rc));
-		return -1;
+		return NULL;
 	}
-	memcpy(out, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
+	return res;
 }
 
 /* Ask for big socket buffers; FORCE works for root past the sysctl cap. */
@@ -346,6 +342,13 @@ static int open_socket(struct client *c)
 	}
 	size_buffer(c->fd, SO_RCVBUFFORCE, SO_RCVBUF);
 	size_buffer(c->fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	/* ICMP errors (port unreachable) on this unconnected socket: a
+	 * request nobody listens for fails at once instead of timing out. */
+	int on = 1;
+	if (family == AF_INET6)
+		(void)setsockopt(c->fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+	else
+		(void)setsockopt(c->fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
 	if (bind_local(c->fd, c->a, family) < 0) {
 		errf("local port %u:%u: %s", (unsigned)c->a->lport_lo,
 		     (unsigned)c->a->lport_hi, strerror(errno));
@@ -479,6 +482,45 @@ static void handle_datagram(struct client *c, unsigned i, uint64_t now)
 	after_input(c);
 }
 
+/* Read the queued ICMP errors. One about our request to the server,
+ * before any reply, means nobody is listening there; later ones are left
+ * to the timer (an ICMP message is easier to forge than a reply). */
+static void drain_errors(struct client *c)
+{
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_storage to;
+		union {
+			struct cmsghdr align;
+			char buf[512];
+		} cbuf;
+		uint8_t data[64];
+		struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+		struct msghdr m = {
+			.msg_name = &to, .msg_namelen = sizeof(to),
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+		};
+		if (recvmsg(c->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm;
+		     cm = CMSG_NXTHDR(&m, cm)) {
+			if (!((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||
+			      (cm->cmsg_level == IPPROTO_IPV6 &&
+			       cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			struct sock_extended_err ee;
+			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+			if (!c->locked && m.msg_namelen &&
+			    tftp_sockaddr_equal((struct sockaddr *)&to,
+						(struct sockaddr *)&c->server) &&
+			    (ee.ee_errno == ECONNREFUSED ||
+			     ee.ee_errno == EHOSTUNREACH ||
+			     ee.ee_errno == ENETUNREACH))
+				c->refused = (int)ee.ee_errno;
+		}
+	}
+}
+
 /* Take what is queued (up to a batch); returns the count, 0 if nothing
  * was waiting. */
 static int receive_batch(struct client *c, uint64_t *now)
@@ -489,8 +531,10 @@ static int receive_batch(struct client *c, uint64_t *now)
 		c->msgs[i].msg_hdr.msg_flags = 0;
 	}
 	int n = recvmmsg(c->fd, c->msgs, c->nslots, MSG_DONTWAIT, NULL);
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		drain_errors(c); /* an ICMP error was reported */
 	if (n <= 0)
-		return 0; /* EAGAIN, EINTR, or an ICMP error for an old send */
+		return 0;
 	*now = now_ms();
 	for (int i = 0; i < n && !tftp_xfer_finished(&c->x); i++)
 		handle_datagram(c, (unsigned)i, *now);
@@ -508,7 +552,8 @@ static void wait_input(struct client *c, uint64_t now)
 	if (wait > 60000u)
 		wait = 60000u;
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-	(void)poll(&pfd, 1, (int)wait);
+	if (poll(&pfd, 1, (int)wait) > 0 && (pfd.revents & POLLERR))
+		drain_errors(c);
 }
 
 /* Drive the engine until it is done or a signal arrives. */
@@ -526,7 +571,11 @@ static void run_engine(struct client *c)
 						"Transfer interrupted", now_ms());
 			break;
 		}
+		if (c->refused)
+			break;
 		if (receive_batch(c, &now) == 0) {
+			if (c->refused)
+				break;
 			now = now_ms();
 			if (now >= tftp_xfer_deadline(x))
 				tftp_xfer_tick(x, now);
@@ -737,6 +786,7 @@ static int setup_xfer(struct client *c, const struct tftp_opts *req)
 	}
 	memcpy(&c->peer, &c->server, sizeof(c->server));
 	c->locked = 0;
+	c->refused = 0;
 	c->options_reported = 0;
 	return 0;
 }
@@ -780,6 +830,10 @@ static int outcome(struct client *c)
 		     (unsigned)x->err.code);
 		return TFTP_EXIT_PEER;
 	}
+	if (c->refused) {
+		errf("%s: %s: %s", a->host, a->remote, strerror(c->refused));
+		return TFTP_EXIT_TIMEOUT;
+	}
 	if (timed_out(x)) {
 		errf("%s: %s: %s", a->host, a->remote,
 		     c->locked ? "timed out" : "no answer from the server");
@@ -808,7 +862,15 @@ static void summary(struct client *c, uint64_t end)
 		(unsigned)x->window, st->packets_sent, st->retransmits);
 }
 
-static int transfer(struct client *c)
+/* transfer(): this address did not answer; the next one may. */
+#define TRY_NEXT (-1)
+
+static int unanswered(const struct client *c)
+{
+	return !*c->a->stop && !c->locked && (c->refused || timed_out(&c->x));
+}
+
+static int transfer(struct client *c, int more)
 {
 	const struct tftp_client_args *a = c->a;
 	if (setup_xfer(c, &a->req) < 0)
@@ -826,6 +888,17 @@ static int transfer(struct client *c)
 		if (setup_xfer(c, &none) < 0)
 			return TFTP_EXIT_LOCAL;
 		run_engine(c);
+	}
+	if (more && unanswered(c)) {
+		if (verbose(c)) {
+			char who[80];
+			fprintf(stderr, "tftp: %s: %s; trying the next address\n",
+				tftp_sockaddr_str((struct sockaddr *)&c->server, who,
+						  sizeof(who)),
+				c->refused ? strerror(c->refused) : "no answer");
+		}
+		tftp_xfer_free(&c->x);
+		return TRY_NEXT;
 	}
 	uint64_t end = now_ms();
 	int rc = outcome(c);
@@ -850,23 +923,36 @@ int tftp_client_run(const struct tftp_client_args *a)
 	c.log.prefix = "tftp";
 	tftp_progress_init(&c.prog, a->progress, STDERR_FILENO,
 			   a->is_put ? a->remote : a->local, now_ms());
+	struct addrinfo *list = NULL;
 	int rc = TFTP_EXIT_LOCAL;
 	if ((a->is_put ? open_put_source(&c) : open_get_target(&c)) < 0)
 		goto out;
-	rc = TFTP_EXIT_TIMEOUT;
-	if (resolve(a, &c.server) < 0 || open_socket(&c) < 0)
-		goto out;
-	rc = TFTP_EXIT_LOCAL;
 	if (alloc_slots(&c) < 0)
 		goto out;
-	if (verbose(&c)) {
-		char who[80];
-		fprintf(stderr, "tftp: %s %s %s %s\n", a->is_put ? "put" : "get",
-			tftp_sockaddr_str((struct sockaddr *)&c.server, who,
-					  sizeof(who)),
-			a->remote, tftp_mode_name(a->mode));
+	rc = TFTP_EXIT_TIMEOUT;
+	list = resolve(a);
+	for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+		memcpy(&c.server, ai->ai_addr, ai->ai_addrlen);
+		if (c.fd >= 0)
+			close(c.fd);
+		if (open_socket(&c) < 0) {
+			rc = TFTP_EXIT_TIMEOUT;
+			continue;
+		}
+		if (verbose(&c)) {
+			char who[80];
+			fprintf(stderr, "tftp: %s %s %s %s\n",
+				a->is_put ? "put" : "get",
+				tftp_sockaddr_str((struct sockaddr *)&c.server,
+						  who, sizeof(who)),
+				a->remote, tftp_mode_name(a->mode));
+		}
+		rc = transfer(&c, ai->ai_next != NULL);
+		if (rc != TRY_NEXT)
+			break;
 	}
-	rc = transfer(&c);
+	if (list)
+		freeaddrinfo(list);
 out:
 	if (c.fd >= 0)
 		close(c.fd);

@@ -80,17 +80,37 @@ class ClientErrors(unittest.TestCase):
             self.assertEqual(m.group(3), "2")
             self.assertFalse(os.path.exists(srv.path("up.bin")))
 
-    def test_no_server_exit_2_within_bound(self):
+    def test_no_server_exit_2_at_once(self):
+        # Nothing listens: the ICMP port unreachable ends it without waiting.
         port = free_udp_port()
         t0 = time.monotonic()
-        p = run_tftp("get", "-t", "1", "--retries", "2", "127.0.0.1:%d" % port,
-                     "x.bin", self.local("x.bin"))
+        p = run_tftp("get", "-t", "5", "127.0.0.1:%d" % port, "x.bin",
+                     self.local("x.bin"))
         took = time.monotonic() - t0
         self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(self.one_line(p),
+                         "tftp: 127.0.0.1: x.bin: Connection refused")
+        self.assertLess(took, scaled(4))
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_silent_server_exit_2_within_bound(self):
+        # A socket that takes the requests and never answers.
+        with Endpoint() as silent:
+            t0 = time.monotonic()
+            p = run_tftp("get", "-t", "1", "--retries", "2",
+                         "127.0.0.1:%d" % silent.port, "x.bin", self.local("x.bin"))
+            took = time.monotonic() - t0
+            reqs = silent.recv_all(quiet=0.1, limit=2)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(self.one_line(p),
+                         "tftp: 127.0.0.1: x.bin: no answer from the server")
         # timeout x (retries + 1) = 3 s, plus start-up slack.
         self.assertLess(took, scaled(3) + 2.0)
         self.assertGreater(took, 2.5)
-        self.assertIn("no answer", self.one_line(p))
+        # The request and its two repeats, identical.
+        self.assertEqual(len(reqs), 3)
+        self.assertEqual(len(set(r.raw for r in reqs)), 1)
+        self.assertEqual(reqs[0].op, RRQ)
         self.assertEqual(os.listdir(self.dir), [])
 
     def test_local_errors_exit_3(self):
