@@ -16,6 +16,7 @@ TIMEOUT = 1
 
 class Amplification(ServerCase):
     server_args = ("-t", str(TIMEOUT), "--retries", str(RETRIES))
+    retries = RETRIES
 
     def setUp(self):
         super().setUp()
@@ -34,7 +35,7 @@ class Amplification(ServerCase):
                 bytes_in += len(r)
             got = []
             times = []
-            end = t0 + scaled((RETRIES + 3) * TIMEOUT * 2 + 5)
+            end = t0 + scaled((self.retries + 3) * TIMEOUT * 2 + 5)
             while time.monotonic() < end:
                 p = c.recv(TIMEOUT * 2.5)
                 if p is None:
@@ -48,7 +49,7 @@ class Amplification(ServerCase):
                                      ", ".join("%.2f" % t for t in times)))
         self.assertTrue(got, "%s: no reply at all" % what)
         self.assertLessEqual(len({p.port for p in got}), 1, "%s: several transfers" % what)
-        self.assertLessEqual(len(got), RETRIES + 1, "%s: %r" % (what, got))
+        self.assertLessEqual(len(got), self.retries + 1, "%s: %r" % (what, got))
         # Paced by the timer, not a burst.
         for a, b in zip(times, times[1:]):
             self.assertGreater(b - a, 0.3 * TIMEOUT, "%s: retries too fast %s" % (what, times))
@@ -81,6 +82,24 @@ class Amplification(ServerCase):
         got = self.victim([rrq("no-such-file")], "RRQ of a missing file")
         self.assertEqual(len(got), 1)
         self.assertEqual((got[0].op, got[0].code), (ERROR, 1))
+
+
+class AmplificationDefaults(Amplification):
+    """The figure an operator gets: tftpd's defaults (timeout 1 s, 5
+    retries), the worst request (a plain RRQ: a full 516-byte DATA 1)."""
+    server_args = ()
+    retries = 5
+
+    def test_plain_request(self):
+        got = self.victim([rrq("big.bin")], "defaults: RRQ big.bin")
+        for p in got:
+            self.assertEqual((p.op, p.block, len(p.payload)), (DATA, 1, 512), repr(p))
+
+    # The other cases add nothing with the defaults.
+    test_largest_block_and_window_asked = None
+    test_window_without_blksize = None
+    test_repeated_request_from_one_port = None
+    test_missing_file = None
 
 
 if __name__ == "__main__":
