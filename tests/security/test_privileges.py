@@ -19,12 +19,13 @@ def status(pid):
 
 class Privileges(ServerCase):
     def setUp(self):
-        if os.geteuid() != 0:
-            self.skipTest("needs root to drop privileges")
+        # Root is part of this suite's environment (CI runs as root): without
+        # it the privilege drop is untested, which is a failure, not a skip.
+        self.assertEqual(os.geteuid(), 0, "the privilege tests must run as root")
         try:
             self.user = pwd.getpwnam("nobody")
         except KeyError:
-            self.skipTest("no user nobody")
+            self.fail("no user 'nobody' to drop privileges to")
         super().setUp()
         # nobody must be able to reach the tree.
         for d in (self.base, self.root):
@@ -48,7 +49,11 @@ class Privileges(ServerCase):
         self.assert_serving("dropping privileges")
 
     def test_user_and_chroot(self):
-        self.server = Server(self.root, ["-u", "nobody", "--chroot"]).start()
+        # LeakSanitizer reads /proc/PID/task at exit, which does not exist
+        # inside the chroot, and aborts: no leak check here in an ASan build
+        # (test_user and the rest of the suites check for leaks).
+        self.server = Server(self.root, ["-u", "nobody", "--chroot"],
+                             env={"ASAN_OPTIONS": "quarantine_size_mb=16:detect_leaks=0"}).start()
         self.check_dropped()
         self.assertEqual(os.readlink("/proc/%d/root" % self.server.proc.pid),
                          os.path.realpath(self.root))
