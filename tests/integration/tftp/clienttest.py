@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from tftptest import Endpoint, scaled
+from tftptest import SANITIZER_MARKS, Endpoint, scaled
 
 WRAPPER = shlex.split(os.environ.get("TFTP_WRAPPER", ""))
 
@@ -31,7 +31,15 @@ def run_tftp(*args, stdin=None, timeout=60, cwd=None):
                        stdin=None if stdin is not None else subprocess.DEVNULL,
                        capture_output=True, timeout=scaled(timeout), cwd=cwd)
     p.stderr = p.stderr.decode("utf-8", "replace")
+    check_clean(p.stderr)
     return p
+
+
+def check_clean(stderr):
+    """A sanitizer or valgrind report fails the test whatever the exit."""
+    bad = [m for m in SANITIZER_MARKS if m in stderr]
+    if bad:
+        raise AssertionError("tftp: %s in its output:\n%s" % (bad, stderr[-4000:]))
 
 
 def spawn_tftp(*args, cwd=None):

@@ -12,8 +12,8 @@ import tempfile
 import time
 import unittest
 
-from clienttest import (FakeServer, expect, hostport, leftovers, run_tftp,
-                        spawn_tftp, wait_for)
+from clienttest import (FakeServer, check_clean, expect, hostport, leftovers,
+                        run_tftp, spawn_tftp, wait_for)
 from tftptest import (ACK, DATA, ERROR, RRQ, WRQ, Endpoint, TftpdServer,
                       free_udp_port, main, pack_ack, pack_data, pack_error,
                       pack_oack, pattern, scaled)
@@ -300,6 +300,7 @@ class ClientErrors(unittest.TestCase):
                                     "no temporary file while running")
                     proc.send_signal(sig)
                     _, err = proc.communicate(timeout=scaled(10))
+                check_clean(err.decode("utf-8", "replace"))
                 self.assertEqual(proc.returncode, rc, err)
                 self.assertEqual(state.get("error"), 0)
                 self.assertEqual(leftovers(self.dir), [])
