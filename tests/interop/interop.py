@@ -160,6 +160,21 @@ class OurServerCase(WorkdirCase):
     def tearDownClass(cls):
         cls.srv.__exit__(None, None, None)
 
+    def setUp(self):
+        super().setUp()
+        self.pending = []
+        self.addCleanup(self.verify_uploads)
+
+    def verify_uploads(self):
+        """Every upload of the test ended 'ok' in our server's log, with
+        the blksize and window expected."""
+        pending, self.pending = self.pending, []
+        for mark, remote, expect in pending:
+            line = transfer_line(self.srv, "WRQ", remote, since=mark, timeout=15)
+            self.assertTrue(line.endswith(": ok"), line)
+            if expect is not None:
+                self.assertEqual(negotiated(line), expect, line)
+
     def ok(self, p):
         return p.returncode == 0
 
@@ -173,7 +188,7 @@ class OurServerCase(WorkdirCase):
         mark = log_mark(self.srv)
         p = self.get(name, local, **opts)
         self.assertTrue(self.ok(p), "%s get %s %r failed: rc %d\n%s"
-                        % (self.client, name, opts, p.returncode, p.out))
+                        % (self.client, name, opts, p.returncode, p.out[-2000:]))
         self.assertSameBytes(read(local), want, "%s get %s %r" % (self.client, name, opts))
         line = transfer_line(self.srv, "RRQ", name, since=mark)
         self.assertTrue(line.endswith(": ok"), line)
@@ -190,13 +205,13 @@ class OurServerCase(WorkdirCase):
         mark = log_mark(self.srv)
         p = self.put(local, remote, **opts)
         self.assertTrue(self.ok(p), "%s put %s %r failed: rc %d\n%s"
-                        % (self.client, remote, opts, p.returncode, p.out))
-        line = transfer_line(self.srv, "WRQ", remote, since=mark)
-        self.assertTrue(line.endswith(": ok"), line)
-        if expect is not None:
-            self.assertEqual(negotiated(line), expect, line)
+                        % (self.client, remote, opts, p.returncode, p.out[-2000:]))
+        # The upload is in place under its name once the last block is in;
+        # the server's log line only comes after it has dallied, so that
+        # is checked at the end of the test (verify_uploads).
         self.assertSameBytes(self.srv.read(remote), data if stored is None else stored,
                              "%s put %s %r" % (self.client, remote, opts))
+        self.pending.append((mark, remote, expect))
         self.assertEqual(self.srv.temp_files(), [])
         os.unlink(self.srv.path(remote))
         return p

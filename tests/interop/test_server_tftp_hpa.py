@@ -4,9 +4,7 @@ RFC 1350: it has no way to ask for any option, so everything moves in
 512-byte lockstep, which makes it the peer that crosses block 65535 both
 ways. Its exit status is 0 even after an ERROR (see test_errors.py), so
 success is judged by the bytes and by its output."""
-import unittest
-
-from interop import (SIZES, OurServerCase, data_for, netascii, text_data)
+from interop import (SIZES, OurServerCase, data_for, netascii, run, text_data)
 from peers import client_path
 from tftptest import main
 
@@ -22,11 +20,9 @@ class TftpHpaClient(OurServerCase):
         return p.returncode == 0 and "Error" not in p.out and "imed out" not in p.out
 
     def get(self, remote, local, mode="binary"):
-        from interop import run
         return run(self.argv(mode, ["get", remote, local]))
 
     def put(self, local, remote, mode="binary"):
-        from interop import run
         return run(self.argv(mode, ["put", local, remote]))
 
     def test_get_sizes(self):
