@@ -901,10 +901,12 @@ static int transfer(struct client *c, int more)
 		return TRY_NEXT;
 	}
 	uint64_t end = now_ms();
+	/* The bar goes first, so an error message gets a line of its own. */
+	tftp_progress_finish(&c->prog, c->x.stats.bytes, end,
+			     c->x.state == TFTP_XS_DONE && !*a->stop);
 	int rc = outcome(c);
 	if (rc == TFTP_EXIT_OK && !a->is_put && commit_get(c) < 0)
 		rc = TFTP_EXIT_LOCAL;
-	tftp_progress_finish(&c->prog, c->x.stats.bytes, end, rc == 0);
 	if (rc == TFTP_EXIT_OK && verbose(c))
 		summary(c, c->x.stats.end_ms ? c->x.stats.end_ms : end);
 	tftp_xfer_free(&c->x);
@@ -921,8 +923,8 @@ int tftp_client_run(const struct tftp_client_args *a)
 	c.lf.path = a->local;
 	c.log.level = a->trace ? TFTP_LOG_TRACE : TFTP_LOG_WARN;
 	c.log.prefix = "tftp";
-	tftp_progress_init(&c.prog, a->progress, STDERR_FILENO,
-			   a->is_put ? a->remote : a->local, now_ms());
+	tftp_progress_init(&c.prog, a->progress, STDERR_FILENO, a->remote,
+			   now_ms());
 	struct addrinfo *list = NULL;
 	int rc = TFTP_EXIT_LOCAL;
 	if ((a->is_put ? open_put_source(&c) : open_get_target(&c)) < 0)
