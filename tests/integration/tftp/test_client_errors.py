@@ -340,6 +340,22 @@ class ClientErrors(unittest.TestCase):
         self.assertEqual(got["mode"], "netascii")
         self.assertEqual(got["wire_out"], b"a\r\nb\r\0c\r\n")
 
+    def test_local_port_range(self):
+        seen = {}
+
+        def script(fake):
+            req = recv_op(fake.listen, RRQ)
+            seen["port"] = req.port
+            fake.endpoint().send(pack_error(1, "File not found"), req.port)
+
+        lo = free_udp_port()
+        lo = min(lo, 65000)
+        with FakeServer(script) as fake:
+            p = run_tftp("get", "-p", "%d:%d" % (lo, lo + 20),
+                         "127.0.0.1:%d" % fake.port, "lp", self.local("lp"))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertTrue(lo <= seen["port"] <= lo + 20, seen)
+
     def test_bad_oack_refused_with_error_8(self):
         got = {}
 
