@@ -60,6 +60,20 @@ struct tftpd_listener {
 	struct event *ev;
 };
 
+/* A window of small DATA packets on its way out in one system call
+ * (session.c: batch_add, batch_flush). One per server: a session's packets
+ * are collected while the engine runs and sent before it returns. */
+#define TFTPD_BATCH_BYTES 65000u  /* one GSO send stays below the IP limit */
+#define TFTPD_BATCH_MAX 64u       /* segments per send (UDP_MAX_SEGMENTS) */
+struct tftpd_batch {
+	struct session *owner;
+	size_t len;                /* bytes collected */
+	size_t seg;                /* the size of every packet but the last */
+	unsigned count;
+	int closed;                /* a shorter packet came: it ends the batch */
+	uint8_t buf[TFTPD_BATCH_BYTES];
+};
+
 struct server {
 	const struct tftpd_config *cfg;
 	struct tftp_log log;
@@ -86,6 +100,7 @@ struct server {
 	 * packet); one more byte than the largest valid packet so an
 	 * oversized datagram is recognisable. */
 	uint8_t buf[TFTP_PACKET_MAX + 1];
+	struct tftpd_batch batch;
 };
 
 /* Open the root and bind the listening sockets (before any privilege

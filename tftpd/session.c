@@ -5,6 +5,7 @@
 #include <event2/event.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,13 @@
 
 #include "net.h"
 #include "server.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, for older C libraries */
+#endif
+/* DATA packets up to this size are batched; a larger one is sent at once
+ * (batching it would cost a copy and save only a system call). */
+#define BATCH_SEG_MAX 16384u
 
 /* Datagrams handled per wake-up before other sessions get their turn. */
 #define RECV_BATCH 64
@@ -29,6 +37,117 @@ static int raw_send(struct session *s, const uint8_t *pkt, size_t len)
 			   s->peerlen);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -1 : 0;
+}
+
+/* ---- windows in one system call ---------------------------------------- */
+
+/* The engine hands a window over one DATA packet at a time; small ones
+ * are collected in the server's batch buffer and leave together when the
+ * engine returns (session_after) or before any other packet. With UDP GSO
+ * (UDP_SEGMENT) the whole window makes one trip through the stack and is
+ * cut into datagrams at the receiving end; where that is refused, one
+ * sendmmsg still saves a system call per packet. */
+static void batch_reset(struct tftpd_batch *b)
+{
+	b->owner = NULL;
+	b->len = b->seg = 0;
+	b->count = 0;
+	b->closed = 0;
+}
+
+static int send_gso(struct session *s, const struct tftpd_batch *b)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+	} cbuf;
+	struct iovec iov = {.iov_base = (void *)b->buf, .iov_len = b->len};
+	struct msghdr m = {
+		.msg_name = &s->peer,
+		.msg_namelen = s->peerlen,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf.buf,
+		.msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	uint16_t seg = (uint16_t)b->seg;
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	ssize_t n;
+	do
+		n = sendmsg(s->fd, &m, 0);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return 0;
+	/* EAGAIN and the like: the window is lost, the timer recovers. Any
+	 * other error means GSO itself is refused here. */
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+		s->no_gso = 1;
+	return -1;
+}
+
+static void send_mmsg(struct session *s, const struct tftpd_batch *b)
+{
+	struct mmsghdr msgs[TFTPD_BATCH_MAX];
+	struct iovec iov[TFTPD_BATCH_MAX];
+	size_t off = 0;
+	for (unsigned i = 0; i < b->count; i++) {
+		size_t len = i + 1 == b->count ? b->len - off : b->seg;
+		iov[i].iov_base = (void *)(b->buf + off);
+		iov[i].iov_len = len;
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_name = &s->peer;
+		msgs[i].msg_hdr.msg_namelen = s->peerlen;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		off += len;
+	}
+	unsigned done = 0;
+	while (done < b->count) {
+		int n = sendmmsg(s->fd, msgs + done, b->count - done, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* the rest is lost; the timer recovers */
+		done += (unsigned)n;
+	}
+}
+
+static void batch_flush(struct server *srv)
+{
+	struct tftpd_batch *b = &srv->batch;
+	struct session *s = b->owner;
+	if (!s || !b->count) {
+		batch_reset(b);
+		return;
+	}
+	if (b->count == 1)
+		(void)raw_send(s, b->buf, b->len);
+	else if (s->no_gso || send_gso(s, b) < 0)
+		if (s->no_gso) /* refused just now, or before */
+			send_mmsg(s, b);
+	batch_reset(b);
+}
+
+static void batch_add(struct session *s, const uint8_t *pkt, size_t len)
+{
+	struct tftpd_batch *b = &s->srv->batch;
+	if (b->count && (b->owner != s || b->closed || len > b->seg ||
+			 b->len + len > sizeof(b->buf) ||
+			 b->count >= TFTPD_BATCH_MAX))
+		batch_flush(s->srv);
+	if (!b->count) {
+		b->owner = s;
+		b->seg = len;
+	}
+	memcpy(b->buf + b->len, pkt, len);
+	b->len += len;
+	b->count++;
+	if (len < b->seg)
+		b->closed = 1; /* GSO: only the last segment may be shorter */
 }
 
 /* Give the upload its name. The descriptors go at once: a dallying
@@ -48,6 +167,12 @@ static int commit(struct session *s)
 static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct session *s = ctx;
+	if (len <= BATCH_SEG_MAX + TFTP_HDR_LEN && len >= TFTP_HDR_LEN &&
+	    tftp_get16(pkt) == TFTP_OP_DATA) {
+		batch_add(s, pkt, len);
+		return 0;
+	}
+	batch_flush(s->srv); /* everything leaves in order */
 	if (s->final_pending && len == TFTP_HDR_LEN &&
 	    tftp_get16(pkt) == TFTP_OP_ACK &&
 	    tftp_get16(pkt + 2) == s->final_block) {
@@ -187,6 +312,7 @@ static void session_end(struct session *s)
 static int session_after(struct session *s)
 {
 	struct tftp_xfer *x = &s->x;
+	batch_flush(s->srv);
 	if (s->commit_failed && !tftp_xfer_finished(x)) {
 		/* The ERROR went out in place of the final ACK; the engine
 		 * believes it is dallying. */

@@ -37,6 +37,9 @@ struct session {
 	int final_pending;
 	uint16_t final_block;
 	int commit_failed;
+	/* UDP GSO failed on this socket (old kernel, blocks larger than the
+	 * path MTU): windows go out with sendmmsg instead. */
+	int no_gso;
 	struct tftp_err commit_err;
 
 	/* ERROR 5 to strangers, at most a few per second (no loops with
