@@ -29,6 +29,10 @@
 /* Socket buffers: a whole window of large blocks (64 x 64 KiB) must fit,
  * or the kernel drops the window's tail and the sender has to repeat it. */
 #define SOCKBUF_BYTES (8 << 20)
+/* The adaptive retransmission timeout's floor (see setup_xfer). */
+#ifndef RTO_MIN_MS
+#define RTO_MIN_MS 100u
+#endif
 /* ERROR 5 replies to strangers per second. */
 #define STRANGER_BUDGET 16u
 
@@ -771,6 +775,11 @@ static int setup_xfer(struct client *c, const struct tftp_opts *req)
 			xc.opts.present &= ~(unsigned)TFTP_OPT_TSIZE;
 	}
 	xc.timeout_ms = a->timeout_ms;
+	/* A floor for the adaptive timeout well above a loopback round trip:
+	 * a spurious timeout repeats a whole window (up to 64 x 64 KiB), and
+	 * a peer briefly off the CPU or blocked on its disk must not cause
+	 * one. TCP's floor is 200 ms; real losses are rare enough. */
+	xc.rto_min_ms = RTO_MIN_MS;
 	xc.max_retries = a->retries;
 	/* No dally: like other clients, exit after the final ACK. If it is
 	 * lost the server repeats the last block into a closed port; the
