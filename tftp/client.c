@@ -624,6 +624,21 @@ static char *dir_name(const char *path)
 	return strndup(path, (size_t)(s - path));
 }
 
+/* LOCAL is a symbolic link to a file: replace the file it points to, as
+ * cp would, rather than the link itself. A dangling link is replaced. */
+static int follow_link(struct local_file *lf)
+{
+	struct stat st;
+	if (lstat(lf->final_path, &st) < 0 || !S_ISLNK(st.st_mode))
+		return 0;
+	char *real = realpath(lf->final_path, NULL);
+	if (!real)
+		return errno == ENOMEM ? -1 : 0;
+	free(lf->final_path);
+	lf->final_path = real;
+	return 0;
+}
+
 /* Open the destination of a get. A regular (or new) file is written to a
  * hidden temporary file in the same directory, renamed over LOCAL on
  * success; a device or FIFO (e.g. /dev/null) is written in place, as
@@ -646,6 +661,8 @@ static int open_get_target(struct client *c)
 		free(lf->final_path);
 		lf->final_path = p;
 	}
+	if (follow_link(lf) < 0)
+		goto nomem;
 	if (stat(lf->final_path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			errf("%s: Is a directory", lf->final_path);

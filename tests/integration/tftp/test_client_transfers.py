@@ -202,6 +202,23 @@ class ClientTransfers(unittest.TestCase):
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o640)
         self.assertEqual(leftovers(self.dir), [])
 
+    def test_get_through_symlink(self):
+        # Like cp: the file the link points to is replaced, the link stays.
+        content = pattern(2500, seed=14)
+        self.srv.write("ln.bin", content)
+        os.mkdir(self.local("real"))
+        target = self.local("real/target.bin")
+        with open(target, "wb") as f:
+            f.write(b"old")
+        link = self.local("link.bin")
+        os.symlink(target, link)
+        self.ok("get", self.hp, "ln.bin", link)
+        self.assertTrue(os.path.islink(link))
+        with open(target, "rb") as f:
+            self.assertTrue(f.read() == content)
+        self.assertEqual(leftovers(self.dir), [])
+        self.assertEqual(leftovers(self.local("real")), [])
+
     def test_get_into_device(self):
         # Written in place: renaming over /dev/null would replace the node.
         self.srv.write("null.bin", pattern(100000, seed=10))
