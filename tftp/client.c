@@ -639,6 +639,48 @@ static int follow_link(struct local_file *lf)
 	return 0;
 }
 
+/* Where a get goes: LOCAL, or REMOTE's name inside LOCAL if that is a
+ * directory, through a symbolic link. */
+static int target_path(struct client *c)
+{
+	struct local_file *lf = &c->lf;
+	struct stat st;
+	lf->final_path = strdup(lf->path);
+	if (!lf->final_path)
+		return -1;
+	if (stat(lf->final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char *p = path_join(lf->final_path, base_name(c->a->remote));
+		if (!p)
+			return -1;
+		free(lf->final_path);
+		lf->final_path = p;
+	}
+	return follow_link(lf);
+}
+
+/* The hidden temporary file in the target's directory (mode 0600 while
+ * it is incomplete). */
+static int create_temp(struct local_file *lf)
+{
+	char *dir = dir_name(lf->final_path);
+	if (!dir)
+		return -1;
+	lf->tmp_path = path_join(dir, ".tftp-XXXXXX");
+	if (!lf->tmp_path) {
+		free(dir);
+		return -1;
+	}
+	lf->fd = mkostemp(lf->tmp_path, O_CLOEXEC);
+	if (lf->fd < 0) {
+		errf("%s: cannot create a file in %s: %s", lf->final_path, dir,
+		     strerror(errno));
+		free(lf->tmp_path);
+		lf->tmp_path = NULL;
+	}
+	free(dir);
+	return 0;
+}
+
 /* Open the destination of a get. A regular (or new) file is written to a
  * hidden temporary file in the same directory, renamed over LOCAL on
  * success; a device or FIFO (e.g. /dev/null) is written in place, as
@@ -651,60 +693,29 @@ static int open_get_target(struct client *c)
 		lf->fd = STDOUT_FILENO;
 		return 0;
 	}
-	lf->final_path = strdup(lf->path);
-	if (!lf->final_path)
+	if (target_path(c) < 0)
 		goto nomem;
-	if (stat(lf->final_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		char *p = path_join(lf->final_path, base_name(c->a->remote));
-		if (!p)
-			goto nomem;
-		free(lf->final_path);
-		lf->final_path = p;
-	}
-	if (follow_link(lf) < 0)
-		goto nomem;
-	if (stat(lf->final_path, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			errf("%s: Is a directory", lf->final_path);
-			return -1;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			lf->fd = open(lf->final_path, O_WRONLY | O_CLOEXEC);
-			if (lf->fd < 0) {
-				errf("%s: %s", lf->final_path, strerror(errno));
-				return -1;
-			}
-			return 0;
-		}
-		if (access(lf->final_path, W_OK) < 0) {
-			errf("%s: %s", lf->final_path, strerror(errno));
-			return -1;
-		}
-		lf->mode = st.st_mode & 07777;
-	} else {
+	if (stat(lf->final_path, &st) < 0) {
 		mode_t um = umask(0);
 		umask(um);
 		lf->mode = 0666 & ~um;
-	}
-	char *dir = dir_name(lf->final_path);
-	if (!dir)
-		goto nomem;
-	lf->tmp_path = path_join(dir, ".tftp-XXXXXX");
-	free(dir);
-	if (!lf->tmp_path)
-		goto nomem;
-	lf->fd = mkostemp(lf->tmp_path, O_CLOEXEC);
-	if (lf->fd < 0) {
-		int e = errno;
-		dir = dir_name(lf->final_path);
-		errf("%s: cannot create a file in %s: %s", lf->final_path,
-		     dir ? dir : ".", strerror(e));
-		free(dir);
-		free(lf->tmp_path);
-		lf->tmp_path = NULL;
+	} else if (S_ISDIR(st.st_mode)) {
+		errf("%s: Is a directory", lf->final_path);
 		return -1;
+	} else if (!S_ISREG(st.st_mode)) {
+		lf->fd = open(lf->final_path, O_WRONLY | O_CLOEXEC);
+		if (lf->fd < 0)
+			errf("%s: %s", lf->final_path, strerror(errno));
+		return lf->fd < 0 ? -1 : 0;
+	} else if (access(lf->final_path, W_OK) < 0) {
+		errf("%s: %s", lf->final_path, strerror(errno));
+		return -1;
+	} else {
+		lf->mode = st.st_mode & 07777;
 	}
-	return 0;
+	if (create_temp(lf) < 0)
+		goto nomem;
+	return lf->fd < 0 ? -1 : 0;
 nomem:
 	errf("out of memory");
 	return -1;
