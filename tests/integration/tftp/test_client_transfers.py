@@ -129,6 +129,26 @@ class ClientTransfers(unittest.TestCase):
             "tftp: > ACK 2",
         ])
 
+    def test_progress_forced(self):
+        content = pattern(200000, seed=15)
+        self.srv.write("pg.bin", content)
+        # A forced bar asks for tsize on a get, so it can show percent.
+        p = self.ok("get", "--progress", "--trace", self.hp, "pg.bin", self.local("pg.bin"))
+        self.assertIn('tftp: > RRQ "pg.bin" octet blksize=1428 tsize=0', p.stderr)
+        last = p.stderr.split("\r")[-1]
+        self.assertRegex(last, r"^pg\.bin +\[=+\] 100%  195\.3 KiB  .*/s *\n")
+        src = self.local("pg.bin")
+        p = self.ok("put", "--progress", self.hp, src, "pg-up.bin")
+        self.assertRegex(p.stderr.split("\r")[-1], r"^pg-up\.bin +\[=+\] 100%  195\.3 KiB")
+        # Without a size: bytes and rate only.
+        p = self.ok("get", "--progress", "--no-options", self.hp, "pg.bin", "-")
+        self.assertRegex(p.stderr.split("\r")[-1], r"^pg\.bin  195\.3 KiB  .*/s *\n")
+        # Not a terminal and not forced: no bar.
+        p = self.ok("get", self.hp, "pg.bin", self.local("pg2.bin"))
+        self.assertEqual(p.stderr, "")
+        p = self.ok("get", "--progress", "--no-progress", self.hp, "pg.bin", self.local("pg2.bin"))
+        self.assertEqual(p.stderr, "")
+
     def test_netascii_round_trip(self):
         text = b"line one\nline two\r\nbare cr\rend\n\n\rx" * 300 + b"tail\r"
         src = self.local("text.txt")
