@@ -94,7 +94,7 @@ def transfer_line(srv, op, name, since=0, timeout=5.0):
     mark since (-v logs one per transfer: '... RRQ name octet: N bytes ...,
     blksize B, window W, ...'). An upload's line may come after the client
     has exited (the server dallies), hence the bounded wait."""
-    rx = re.compile(r"%s %s (\S+): (.*)$" % (op, re.escape(name)), re.M)
+    rx = re.compile(r"%s %s(?: (\S+))?: (.*)$" % (op, re.escape(name)), re.M)
     end = time.monotonic() + scaled(timeout)
     while True:
         m = rx.search(srv.log()[since:])
