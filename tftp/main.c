@@ -34,10 +34,12 @@ static const char usage_text[] =
 	"temporary file next to LOCAL, renamed over it only when complete.\n"
 	"\n"
 	"  -b, --blksize N           block size to ask for (8..65464, default 1428)\n"
-	"  -W, --windowsize N        window to ask for (1..65535, default 1: not asked)\n"
+	"  -W, --windowsize N        window to ask for (1..65535; default: not asked,\n"
+	"                            which means 1)\n"
 	"  -t, --timeout SEC         retransmit timeout, also asked of the server\n"
 	"                            (1..255; default 1, adaptive, not asked)\n"
-	"      --retries N           retransmissions before giving up (default 5)\n"
+	"      --retries N           timeouts in a row before giving up (1..1000,\n"
+	"                            default 5)\n"
 	"  -T, --tsize               ask for the size (get) / send it (put)\n"
 	"      --no-options          pure RFC 1350: request no options at all\n"
 	"  -m, --mode MODE           octet (default) or netascii\n"
@@ -52,7 +54,7 @@ static const char usage_text[] =
 	"  -h, --help                this help\n"
 	"  -V, --version             print the version\n"
 	"\n"
-	"Without option arguments a request asks for blksize 1428 (and tsize when\n"
+	"Without options a request asks for blksize 1428 (and tsize when\n"
 	"a progress bar is drawn); a server that refuses options with ERROR 8 is\n"
 	"asked again without any.\n"
 	"\n"
@@ -356,7 +358,7 @@ static void choose_options(struct cmdline *cl)
 	if (!cl->blksize_set)
 		r->blksize = DEFAULT_BLKSIZE;
 	r->present |= TFTP_OPT_BLKSIZE;
-	if (cl->window_set && r->windowsize > 1u)
+	if (cl->window_set)
 		r->present |= TFTP_OPT_WINDOWSIZE;
 	if (cl->timeout_set) {
 		r->present |= TFTP_OPT_TIMEOUT;
