@@ -211,6 +211,8 @@ class OptionRejection(WorkdirCase):
                     self.round_trip(srv, relay.port, tag,
                                     ("-b", "8192", "-W", "16", "-T"), (512, 1))
                     self.wait_stored(srv, "up-" + tag)
+                # Both requests with options were refused, then repeated.
+                self.assertEqual(relay.final["rejected_requests"], 2, relay.final)
 
     def test_in_tftpd_refuses_blksize(self):
         # in.tftpd -r blksize: with only blksize asked there is no OACK
