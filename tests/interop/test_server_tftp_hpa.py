@@ -44,7 +44,7 @@ class TftpHpaClient(OurServerCase):
         self.check_get("text.txt", text, "gt", mode="netascii")
         self.check_get("empty.txt", b"", "ge", mode="netascii")
         self.check_put(text, "pt.txt", mode="netascii")
-        # ... and what our server stored is the local form, not the wire's.
+        # (The text is one that a skipped conversion would change.)
         self.assertNotEqual(netascii(text), text)
 
     def test_wrap_get_and_put_512(self):
