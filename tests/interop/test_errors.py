@@ -250,6 +250,14 @@ class OurServerCaps(WorkdirCase):
             self.fetch(srv, "curl", "c1", (1024, 1), blksize=65464)
             self.fetch(srv, "busybox", "b1", (1024, 1), blksize=65464)
 
+    def test_default_window_cap(self):
+        # A window far beyond the default cap (64), and blksize 65464 with
+        # it: atftp must keep to the OACK's 64.
+        with TftpdServer() as srv:
+            srv.write("src.bin", DATA)
+            self.fetch(srv, "atftp", "a1", (65464, 64), blksize=65464, window=1000)
+            self.fetch(srv, "atftp", "a2", (512, 64), window=65535)
+
     def test_no_options(self):
         with TftpdServer("--no-options") as srv:
             srv.write("src.bin", DATA)

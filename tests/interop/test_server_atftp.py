@@ -5,7 +5,7 @@ timeout 1), and netascii through its interactive 'mode netascii' (the batch
 command line has no mode switch)."""
 import re
 
-from interop import (SIZES, OurServerCase, data_for, read, run, text_data,
+from interop import (SIZES, OurServerCase, data_for, log_mark, read, run, text_data,
                      transfer_line)
 from peers import client_path
 from tftptest import main
@@ -94,8 +94,10 @@ class AtftpClient(OurServerCase):
     def test_netascii(self):
         # atftp converts both ways: what arrives is the local text again.
         text = text_data()
+        mark = log_mark(self.srv)
         p = self.interactive("get text.txt got.txt")
         self.assertNotIn("error", p.out.lower(), p.out[-2000:])
+        self.assertIn(" netascii: ", transfer_line(self.srv, "RRQ", "text.txt", since=mark))
         self.assertSameBytes(read(self.local("got.txt")), text,
                              "atftp netascii get")
         with open(self.local("up.txt"), "wb") as f:
