@@ -61,6 +61,9 @@ static int send_gso(struct session *s, const struct tftpd_batch *b)
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 	} cbuf;
+	/* CMSG_SPACE pads past CMSG_LEN: zero the padding so the kernel is
+	 * never handed uninitialised stack bytes (valgrind flags them). */
+	memset(&cbuf, 0, sizeof(cbuf));
 	struct iovec iov = {.iov_base = (void *)b->buf, .iov_len = b->len};
 	struct msghdr m = {
 		.msg_name = &s->peer,
@@ -408,6 +411,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break; /* EAGAIN, or an ICMP error: nothing to read */
 		}
 		uint64_t now = server_now_ms();
+		s->srv->activity++;
 		if (!tftp_sockaddr_equal((struct sockaddr *)&from,
 					 (struct sockaddr *)&s->peer)) {
 			stranger(s, (struct sockaddr *)&from, fromlen,
