@@ -391,6 +391,8 @@ static void install_signals(void)
 	/* A closed stdout pipe is a write error (EPIPE), not a silent death
 	 * that would leave the temporary file of another run behind. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Likewise a file-size limit (ulimit -f): EFBIG, exit 3, clean up. */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 int main(int argc, char **argv)

@@ -8,12 +8,13 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
 
 from clienttest import (FakeServer, check_clean, expect, hostport, leftovers,
-                        run_tftp, spawn_tftp, wait_for)
+                        run_tftp, spawn_tftp, tftp_argv, wait_for)
 from tftptest import (ACK, DATA, ERROR, RRQ, WRQ, Endpoint, TftpdServer,
                       free_udp_port, main, pack_ack, pack_data, pack_error,
                       pack_oack, pattern, scaled)
@@ -134,6 +135,35 @@ class ClientErrors(unittest.TestCase):
                 p = run_tftp("get", hostport(srv), "f.bin", os.path.join(ro, "f.bin"))
                 self.assertEqual(p.returncode, 3, p.stderr)
                 self.assertEqual(os.listdir(ro), [])
+
+    def test_write_error_mid_transfer_exit_3(self):
+        # A file-size limit makes the write fail part way (EFBIG, not the
+        # SIGXFSZ that would kill the client and strand its temp file).
+        import resource
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (50000, 50000))
+
+        with TftpdServer() as srv:
+            srv.write("big.bin", pattern(200000, seed=16))
+            out = self.local("big.bin")
+            with open(out, "wb") as f:
+                f.write(b"existing")
+            for opts in ([], ["-T"]):
+                with self.subTest(opts=opts):
+                    p = subprocess.run(tftp_argv("get", *opts, hostport(srv), "big.bin", out),
+                                       stdin=subprocess.DEVNULL, capture_output=True,
+                                       timeout=scaled(30), preexec_fn=limit)
+                    err = p.stderr.decode()
+                    check_clean(err)
+                    self.assertEqual(p.returncode, 3, err)
+                    self.assertEqual(err, "tftp: %s: File too large\n" % out)
+                    self.assertEqual(leftovers(self.dir), [])
+                    with open(out, "rb") as f:
+                        self.assertEqual(f.read(), b"existing")
+            # The server was told why.
+            self.assertTrue(wait_for(lambda: srv.log().count("client sent ERROR 3") == 2),
+                            srv.log())
 
     # ---- fake servers ------------------------------------------------------
 
