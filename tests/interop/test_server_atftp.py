@@ -5,8 +5,8 @@ timeout 1), and netascii through its interactive 'mode netascii' (the batch
 command line has no mode switch)."""
 import re
 
-from interop import (SIZES, OurServerCase, data_for, log_mark, read, run, text_data,
-                     transfer_line)
+from interop import (SIZES, OurServerCase, data_for, log_mark, read, run,
+                     text_data, transfer_line)
 from peers import client_path
 from tftptest import main
 
