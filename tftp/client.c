@@ -151,6 +151,13 @@ static void trace_packet(const struct client *c, const char *dir,
 
 /* ---- engine callbacks --------------------------------------------------- */
 
+/* Errors that say the server's address cannot be reached at all. */
+static int unreachable(int e)
+{
+	return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH ||
+	       e == EADDRNOTAVAIL || e == EAFNOSUPPORT;
+}
+
 static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct client *c = ctx;
@@ -161,6 +168,8 @@ static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 	do
 		n = sendto(c->fd, pkt, len, 0, to, tftp_sockaddr_len(to));
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && !c->locked && unreachable(errno))
+		c->refused = errno; /* no route, or an ICMP error pending */
 	return n < 0 ? -1 : 0;
 }
 
@@ -536,9 +545,7 @@ static void drain_errors(struct client *c)
 			if (!c->locked && m.msg_namelen &&
 			    tftp_sockaddr_equal((struct sockaddr *)&to,
 						(struct sockaddr *)&c->server) &&
-			    (ee.ee_errno == ECONNREFUSED ||
-			     ee.ee_errno == EHOSTUNREACH ||
-			     ee.ee_errno == ENETUNREACH))
+			    unreachable((int)ee.ee_errno))
 				c->refused = (int)ee.ee_errno;
 		}
 	}
