@@ -106,7 +106,10 @@ class Malformed(ServerCase):
             for n in range(len(full) + 1):
                 c.send(full[:n], self.server.port)
                 replies = c.recv_all(quiet=0.15, limit=3)
-                self.assertLessEqual(len(replies), 1, "prefix %d: %r" % (n, replies))
+                # One reply, or one transfer's first packet and its timer
+                # retransmissions (seen when waits are stretched).
+                self.assertLessEqual(len({(p.port, p.raw) for p in replies}), 1,
+                                     "prefix %d: %r" % (n, replies))
                 for p in replies:
                     if p.op == ERROR:
                         continue
@@ -187,7 +190,9 @@ class TransferPort(ServerCase):
             tid, got = self.begin(c)
             for pkt in (ack(1), error(0, "stop"), data(1, b"x"), b"\x00"):
                 stranger.send(pkt, tid)
-                p = stranger.recv(2)
+                # Short for the runt (it may get no answer): the transfer
+                # must not time out meanwhile.
+                p = stranger.recv(0.3 if pkt == b"\x00" else 2)
                 if pkt == b"\x00" and p is None:
                     continue  # a runt from a stranger may be dropped
                 self.assertIsNotNone(p, "no answer to a stranger's %r" % pkt)
