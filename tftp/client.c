@@ -965,7 +965,8 @@ static int transfer(struct client *c, int more)
 	const struct tftp_client_args *a = c->a;
 	if (setup_xfer(c, &a->req) < 0)
 		return TFTP_EXIT_LOCAL;
-	if (c->a->is_put && c->lf.regular)
+	/* The engine counts bytes on the wire: only octet matches the file. */
+	if (c->a->is_put && c->lf.regular && a->mode == TFTP_MODE_OCTET)
 		tftp_progress_set_total(&c->prog, c->lf.size);
 	run_engine(c);
 	if (!*a->stop && options_refused(&c->x)) {
