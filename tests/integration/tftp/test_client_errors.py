@@ -82,17 +82,23 @@ class ClientErrors(unittest.TestCase):
             self.assertFalse(os.path.exists(srv.path("up.bin")))
 
     def test_no_server_exit_2_at_once(self):
-        # Nothing listens: the ICMP port unreachable ends it without waiting.
-        port = free_udp_port()
-        t0 = time.monotonic()
-        p = run_tftp("get", "-t", "5", "127.0.0.1:%d" % port, "x.bin",
-                     self.local("x.bin"))
-        took = time.monotonic() - t0
-        self.assertEqual(p.returncode, 2, p.stderr)
+        # Nothing listens: the ICMP port unreachable ends it without waiting
+        # for the timeouts. (The kernel's global ICMP budget could swallow
+        # one under a flood from other tests, hence a second chance.)
+        for attempt in range(2):
+            port = free_udp_port()
+            t0 = time.monotonic()
+            p = run_tftp("get", "-t", "2", "--retries", "1", "127.0.0.1:%d" % port,
+                         "x.bin", self.local("x.bin"))
+            took = time.monotonic() - t0
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertEqual(os.listdir(self.dir), [])
+            if "Connection refused" in p.stderr:
+                break
+            time.sleep(1)
         self.assertEqual(self.one_line(p),
                          "tftp: 127.0.0.1: x.bin: Connection refused")
-        self.assertLess(took, scaled(4))
-        self.assertEqual(os.listdir(self.dir), [])
+        self.assertLess(took, scaled(1.5))
 
     def test_silent_server_exit_2_within_bound(self):
         # A socket that takes the requests and never answers.
