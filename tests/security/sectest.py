@@ -375,7 +375,11 @@ class Server:
             while time.monotonic() < end:
                 if self.proc.poll() is not None:
                     break
-                if port in _udp_ports_bound() and self._owns_port(port):
+                # Bound, and (with -v) past its "serving" line, which it logs
+                # once its SIGTERM handler is in place: a SIGTERM before that
+                # would kill it by the default action (seen under valgrind).
+                if (port in _udp_ports_bound() and self._owns_port(port)
+                        and (not self.verbose or "serving " in self.log_text())):
                     self.port = port
                     return self
                 time.sleep(0.02)
