@@ -1,0 +1,145 @@
+"""Helpers of the faults suite: the loss profiles, bounded runs of the
+programs (ours and the peers' clients), killing a process tree, and a log
+of what the relay did.
+
+Timing: every run has a deadline (scaled()); the profiles below keep the
+suite affordable on a loaded 2-core machine. The peers' clients retransmit
+on whole-second timers, so the cases they drive use smaller files (said in
+each test).
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from tftptest import scaled, pattern  # noqa: F401  (re-exported)
+import tftprelay
+
+# 5% duplication and 5% reordering with 10% or 30% loss, both directions.
+PROFILES = {
+    10: dict(drop=0.10, dup=0.05, reorder=0.05),
+    30: dict(drop=0.30, dup=0.05, reorder=0.05),
+}
+# A held packet waits at most 10 ms for the next one of its flow: in
+# lockstep nothing follows it, and 30 ms per hold was most of a run.
+RELAY_DEFAULTS = dict(reorder_ms=10)
+MIB = 1 << 20
+# Just past 65536 blocks of 512 bytes: the block number wraps to 0.
+WRAP_512 = 65537 * 512 + 100
+
+STATS_LOG = os.environ.get("FAULTS_STATS_LOG")
+
+
+def relay(server_port, loss, seed, **kw):
+    """A RelayProcess with profile `loss` (10 or 30) in front of the port."""
+    args = dict(RELAY_DEFAULTS)
+    args.update(PROFILES[loss])
+    args.update(kw)
+    return tftprelay.RelayProcess(server_port, seed=seed, **args)
+
+
+def note(test, what, stats, seconds):
+    """Print the relay's counters (meson keeps stdout in its log) and
+    append them to $FAULTS_STATS_LOG if set."""
+    line = "%s %s %.1fs: %s" % (test, what, seconds, tftprelay.summary(stats))
+    print(line, flush=True)
+    if STATS_LOG:
+        with open(STATS_LOG, "a") as f:
+            f.write(json.dumps({"test": test, "case": what, "seconds": seconds,
+                                "totals": tftprelay.totals(stats)}) + "\n")
+    if stats["internal_errors"]:
+        raise AssertionError("relay internal errors: %r" % stats)
+
+
+def run(argv, timeout, cwd=None, input=None, env=None):
+    """Run to completion within timeout seconds (scaled); on expiry kill
+    it and fail. Returns CompletedProcess (bytes)."""
+    p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE if input
+                         else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = p.communicate(input, timeout=scaled(timeout))
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        raise AssertionError("%s did not finish in %ss:\n%s" % (
+            argv[:3], timeout, err.decode(errors="replace")[-2000:]))
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
+def tftp_exe():
+    exe = os.environ.get("TFTP")
+    if not exe:
+        raise AssertionError("TFTP is not set (run through meson test)")
+    return exe
+
+
+def our_client(op, port, remote, local, *opts):
+    """argv of our client: tftp get|put OPTS 127.0.0.1:PORT ..."""
+    argv = [tftp_exe(), op, "-q", "--no-progress"] + list(opts) + \
+        ["127.0.0.1:%d" % port]
+    return argv + ([remote, local] if op == "get" else [local, remote])
+
+
+def hpa_script(*commands):
+    """stdin for tftp-hpa's client: octet mode, 1 s retransmission (its
+    smallest), a 120 s total timeout, the commands."""
+    return ("mode octet\nrexmt 1\ntimeout 120\n%s\nquit\n" %
+            "\n".join(commands)).encode()
+
+
+def hpa_argv(port):
+    from peers import client_path
+    return [client_path("tftp"), "127.0.0.1", str(port)]
+
+
+def atftp_argv(port, op, remote, local, blksize=None, window=None):
+    from peers import client_path
+    a = [client_path("atftp"), "--get" if op == "get" else "--put",
+         "-r", remote, "-l", local]
+    if blksize:
+        a += ["--option", "blksize %d" % blksize]
+    if window:
+        a += ["--option", "windowsize %d" % window]
+    return a + ["127.0.0.1", str(port)]
+
+
+def children(pid):
+    """Every descendant pid of pid (from /proc)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open("/proc/%d/task/%d/children" % (p, p)) as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            kids = []
+        out += kids
+        todo += kids
+    return out
+
+
+def kill_tree(pid):
+    """SIGKILL pid and its descendants (each by its own id)."""
+    for p in children(pid) + [pid]:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_until(pred, timeout, step=0.02):
+    end = time.monotonic() + scaled(timeout)
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def leftovers(directory, final_name):
+    """Names in directory other than final_name's absence check: hidden
+    temp files and the final name itself."""
+    return sorted(n for n in os.listdir(directory)
+                  if n == final_name or n.startswith("."))
