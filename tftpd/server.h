@@ -95,6 +95,7 @@ struct server {
 	size_t nsessions;
 	uint32_t hash_key;         /* random: chains cannot be aimed at */
 	uint32_t port_cursor;      /* next try in --port-range */
+	uint64_t activity;         /* datagrams from peers (for the spin) */
 
 	/* Every datagram is received into this one buffer (no allocation per
 	 * packet); one more byte than the largest valid packet so an

@@ -411,6 +411,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			break; /* EAGAIN, or an ICMP error: nothing to read */
 		}
 		uint64_t now = server_now_ms();
+		s->srv->activity++;
 		if (!tftp_sockaddr_equal((struct sockaddr *)&from,
 					 (struct sockaddr *)&s->peer)) {
 			stranger(s, (struct sockaddr *)&from, fromlen,

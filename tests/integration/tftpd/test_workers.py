@@ -23,10 +23,17 @@ def children(pid):
     return out
 
 
-def worker_pids(srv):
+def worker_pids(srv, n=2):
     """The supervisor's children (under valgrind the supervisor is the
-    valgrind process itself, which forks the same way)."""
-    return children(srv.proc.pid)
+    valgrind process itself, which forks the same way): the first worker
+    may answer the start-up probe before the last one is forked, so wait
+    for all n."""
+    deadline = time.monotonic() + scaled(5)
+    while True:
+        pids = children(srv.proc.pid)
+        if len(pids) >= n or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.02)
 
 
 class Workers(unittest.TestCase):
