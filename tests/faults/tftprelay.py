@@ -74,8 +74,11 @@ OP_RRQ, OP_WRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 2, 3, 4, 5, 6
 OPNAMES = {1: "RRQ", 2: "WRQ", 3: "DATA", 4: "ACK", 5: "ERROR", 6: "OACK"}
 DIRECTIONS = ("c2s", "s2c")
 FAULTS = ("drop", "dup", "reorder", "delay")
+# unsent: copies that were to be forwarded but never left (a send error,
+# their session collected, or still waiting when the relay stopped), so
+# that forwarded + unsent == packets - dropped + duplicated always holds.
 COUNTERS = ("packets", "bytes", "forwarded", "dropped", "duplicated", "held",
-            "reordered", "delayed")
+            "reordered", "delayed", "unsent")
 
 
 def parse_hostport(s):
@@ -197,12 +200,14 @@ class Relay:
 
     def _send_now(self, sock, pkt, dest, d):
         if sock.fileno() < 0:
+            self.stats[d]["unsent"] += 1
             return              # its session was collected meanwhile
         try:
             sock.sendto(pkt, dest)
             self.stats[d]["forwarded"] += 1
         except OSError:
             self.stats["send_errors"] += 1
+            self.stats[d]["unsent"] += 1
         if self.trace:
             self.trace.write("%.6f %s %s -> %s %s\n" % (
                 time.monotonic(), d, sock.getsockname()[1], dest[1],
@@ -333,7 +338,7 @@ class Relay:
                 for s in [sess.up] + list(sess.downs.values()):
                     self.sel.unregister(s)
                     for flow in [f for f in self.held if f[0] is s]:
-                        del self.held[flow]
+                        self._discard_held(flow)
                     s.close()
                 del self.sessions[addr]
 
@@ -381,7 +386,18 @@ class Relay:
                 on_tick()
                 last_tick = now
 
+    def _discard_held(self, flow):
+        _, hd, _, hcopies = self.held.pop(flow)
+        self.stats[hd]["unsent"] += hcopies
+
     def close(self):
+        # What still waits (delayed or held back) will never be sent.
+        for _, _, kind, payload in self.timers:
+            if kind == "send":
+                self.stats[payload[3]]["unsent"] += 1
+        self.timers = []
+        for flow in list(self.held):
+            self._discard_held(flow)
         for s in [self.listen] + [x for sess in self.sessions.values()
                                   for x in [sess.up] + list(sess.downs.values())]:
             try:
