@@ -258,6 +258,27 @@ static long fill_netascii(struct tftp_xfer *x, uint64_t block)
 	return (long)len;
 }
 
+/* One DATA packet for block b; returns its data length, or -1 with x->err
+ * filled. */
+static long send_block(struct tftp_xfer *x, uint64_t b)
+{
+	tftp_build_data_header(x->pkt, x->pktcap, (uint16_t)b);
+	if (x->cfg.mode == TFTP_MODE_OCTET && x->io.send_file) {
+		/* The host sends the bytes from the file itself: no copy. */
+		long n = x->io.send_file(x->io.ctx, x->pkt,
+					 (b - 1u) * x->blksize, x->blksize,
+					 &x->err);
+		if (n >= 0)
+			x->stats.packets_sent++;
+		return n;
+	}
+	long n = x->cfg.mode == TFTP_MODE_NETASCII ? fill_netascii(x, b)
+						   : fill_octet(x, b);
+	if (n >= 0)
+		send_pkt(x, x->pkt, TFTP_HDR_LEN + (size_t)n);
+	return n;
+}
+
 /* Send blocks from next up to the window's end. Before the peer has
  * acknowledged anything only one packet may be outstanding, so a spoofed
  * request cannot make us blast a window at a victim. */
@@ -267,16 +288,13 @@ static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 	uint64_t first_new = 0;
 	while (x->next < x->base + limit && (!x->last || x->next <= x->last)) {
 		uint64_t b = x->next;
-		long n = x->cfg.mode == TFTP_MODE_NETASCII ? fill_netascii(x, b)
-							   : fill_octet(x, b);
+		long n = send_block(x, b);
 		if (n < 0) {
 			fail_send(x, x->err.code, x->err.msg, now);
 			return;
 		}
 		if ((size_t)n < x->blksize)
 			x->last = b;
-		tftp_build_data_header(x->pkt, x->pktcap, (uint16_t)b);
-		send_pkt(x, x->pkt, TFTP_HDR_LEN + (size_t)n);
 		if (b <= x->hi_sent) {
 			x->stats.retransmits++;
 			retx = 1;

@@ -60,6 +60,15 @@ struct tftp_xfer_io {
 	 * byte once. Returns 0, or -1 with *err filled (e.g. code 3 disk full). */
 	int (*write)(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
 		     struct tftp_err *err);
+	/* Optional, octet sender: send one DATA packet made of the 4-byte
+	 * header hdr and the file's bytes at off (up to len) straight from the
+	 * file (e.g. sendfile), in place of read + send, so the bytes need not
+	 * pass through the engine's buffer. Returns the number of file bytes
+	 * in the packet (less than len only at end of file) or -1 with *err
+	 * filled. A send that fails is a loss, not an error: return the count
+	 * as if it had gone. NULL: read and send are used. */
+	long (*send_file)(void *ctx, const uint8_t *hdr, uint64_t off,
+			  size_t len, struct tftp_err *err);
 };
 
 struct tftp_xfer_config {

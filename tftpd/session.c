@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -216,6 +218,40 @@ static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 		got += (size_t)n;
 	}
 	return (long)got;
+}
+
+/* Large octet blocks leave without passing through our memory: the
+ * header is corked (MSG_MORE) and sendfile appends the file's pages to
+ * the same datagram, one copy in all (on loopback the receiver copies
+ * straight from the page cache) instead of pread's and sendto's two. */
+static long io_send_file(void *ctx, const uint8_t *hdr, uint64_t off,
+			 size_t len, struct tftp_err *err)
+{
+	struct session *s = ctx;
+	const struct sockaddr *to = (const struct sockaddr *)&s->peer;
+	size_t want = off >= s->file_size ? 0
+		      : (size_t)(s->file_size - off < len ? s->file_size - off
+							  : len);
+	(void)err;
+	batch_flush(s->srv);
+	if (sendto(s->fd, hdr, TFTP_HDR_LEN, want ? MSG_MORE : 0, to,
+		   s->peerlen) < 0 || want == 0)
+		return (long)want; /* a failed send is a loss */
+	off_t pos = (off_t)off;
+	ssize_t n = sendfile(s->fd, s->file_fd, &pos, want);
+	if (n == (ssize_t)want)
+		return n; /* the last piece went without MSG_MORE: sent */
+	/* Short. Either the file shrank since it was opened (what was
+	 * appended waits in the cork) or the send failed (the kernel dropped
+	 * the whole datagram). An empty send ends the datagram in the first
+	 * case; in the second it goes out alone and, shorter than any TFTP
+	 * packet, is ignored. */
+	(void)sendto(s->fd, hdr, 0, 0, to, s->peerlen);
+	struct stat st;
+	if (n >= 0 && fstat(s->file_fd, &st) == 0 &&
+	    (uint64_t)st.st_size == off + (uint64_t)n)
+		return n; /* end of file: the short block ends the transfer */
+	return (long)want; /* a loss: the timer sends it again */
 }
 
 static int io_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
@@ -540,6 +576,7 @@ int session_start(struct server *srv, const struct session_request *req,
 		if (s->file_fd < 0)
 			goto fail;
 		file_size = (uint64_t)st.st_size;
+		s->file_size = file_size;
 	}
 
 	s->fd = transfer_socket(srv, req->local, req->locallen);
@@ -573,6 +610,12 @@ int session_start(struct server *srv, const struct session_request *req,
 		.read = io_read,
 		.write = io_write,
 	};
+	/* Small blocks go out a window at a time through the batch instead. */
+	uint32_t blk = (xc.opts.present & TFTP_OPT_BLKSIZE) ? xc.opts.blksize
+							     : TFTP_BLKSIZE_DEFAULT;
+	if (!req->is_write && req->mode == TFTP_MODE_OCTET &&
+	    blk > BATCH_SEG_MAX)
+		io.send_file = io_send_file;
 	if (tftp_xfer_init(&s->x, &xc, &io) < 0) {
 		errno_err(ENOMEM, err, "");
 		goto fail;

@@ -29,6 +29,7 @@ struct session {
 
 	int is_write;
 	int file_fd;                  /* RRQ: the file */
+	uint64_t file_size;           /* RRQ: its size when opened */
 	struct fsupload up;           /* WRQ: the upload */
 
 	/* WRQ: the DATA being fed to the engine is the final block in order;

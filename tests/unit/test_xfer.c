@@ -466,7 +466,7 @@ static void server_sender(struct tftp_xfer *x, struct capture *c,
 	};
 	if (acc)
 		cfg.opts = *acc;
-	struct tftp_xfer_io io = {c, cap_send, cap_read, cap_write};
+	struct tftp_xfer_io io = {c, cap_send, cap_read, cap_write, NULL};
 	ck_assert_int_eq(tftp_xfer_init(x, &cfg, &io), 0);
 }
 
@@ -476,6 +476,56 @@ static void feed_ack(struct tftp_xfer *x, uint16_t block, uint64_t now)
 	tftp_build_ack(b, sizeof(b), block);
 	tftp_xfer_input(x, b, sizeof(b), now);
 }
+
+/* A host sending the bytes from the file itself (send_file, e.g.
+ * sendfile) puts exactly the same packets on the wire as read + send. */
+static long cap_send_file(void *ctx, const uint8_t *hdr, uint64_t off,
+			  size_t len, struct tftp_err *err)
+{
+	struct capture *c = ctx;
+	uint8_t p[600];
+	size_t n = off >= c->srclen ? 0
+		   : (c->srclen - (size_t)off < len ? c->srclen - (size_t)off
+						    : len);
+	(void)err;
+	memcpy(p, hdr, TFTP_HDR_LEN);
+	memcpy(p + TFTP_HDR_LEN, c->src + off, n);
+	cap_send(ctx, p, TFTP_HDR_LEN + n);
+	return (long)n;
+}
+
+START_TEST(send_file_same_packets)
+{
+	static uint8_t src[5 * 512 + 40];
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7u + 3u);
+	struct capture a = {.src = src, .srclen = sizeof(src)};
+	struct capture b = {.src = src, .srclen = sizeof(src)};
+	struct tftp_opts acc = {.present = TFTP_OPT_WINDOWSIZE, .windowsize = 8};
+	struct tftp_xfer xa, xb;
+	server_sender(&xa, &a, &acc);
+	server_sender(&xb, &b, &acc);
+	xb.io.send_file = cap_send_file;
+	tftp_xfer_start(&xa, 0);
+	tftp_xfer_start(&xb, 0);
+	feed_ack(&xa, 0, 1);
+	feed_ack(&xb, 0, 1);
+	ck_assert_uint_eq(a.n, 7); /* OACK and six DATA */
+	ck_assert_uint_eq(b.n, a.n);
+	for (size_t i = 0; i < a.n; i++) {
+		ck_assert_uint_eq(b.lens[i], a.lens[i]);
+		ck_assert_mem_eq(b.pkts[i], a.pkts[i], a.lens[i]);
+	}
+	ck_assert_uint_eq(xb.stats.bytes, sizeof(src));
+	ck_assert_uint_eq(xb.stats.packets_sent, xa.stats.packets_sent);
+	feed_ack(&xa, 6, 2);
+	feed_ack(&xb, 6, 2);
+	ck_assert_int_eq(xa.state, TFTP_XS_DONE);
+	ck_assert_int_eq(xb.state, TFTP_XS_DONE);
+	tftp_xfer_free(&xa);
+	tftp_xfer_free(&xb);
+}
+END_TEST
 
 START_TEST(duplicate_ack_sends_nothing)
 {
@@ -597,7 +647,7 @@ START_TEST(client_rejects_bad_oack)
 		.mode = TFTP_MODE_OCTET, .filename = "f",
 		.opts = ask_opts(1024, 0, 0),
 	};
-	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write};
+	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write, NULL};
 	struct tftp_xfer x;
 	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
 	tftp_xfer_start(&x, 0);
@@ -622,7 +672,7 @@ START_TEST(client_error_on_request_flagged)
 		.mode = TFTP_MODE_OCTET, .filename = "f",
 		.opts = ask_opts(1024, 0, 0),
 	};
-	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write};
+	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write, NULL};
 	struct tftp_xfer x;
 	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
 	tftp_xfer_start(&x, 0);
@@ -691,7 +741,7 @@ START_TEST(io_error_message_is_sent)
 		.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_OCTET,
 		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
 	};
-	struct tftp_xfer_io io = {&c, cap_send, cap_read, full_write};
+	struct tftp_xfer_io io = {&c, cap_send, cap_read, full_write, NULL};
 	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
 	tftp_xfer_start(&x, 0);
 	uint8_t data[4 + 10];
@@ -771,6 +821,7 @@ static Suite *xfer_suite(void)
 	tcase_add_test(tc, netascii_roundtrip);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("behaviour");
+	tcase_add_test(tc, send_file_same_packets);
 	tcase_add_test(tc, duplicate_ack_sends_nothing);
 	tcase_add_test(tc, amplification_guard);
 	tcase_add_test(tc, retransmit_backoff_and_giveup);
