@@ -1,7 +1,6 @@
 /* tftp: the command line; the transfer itself is in client.c. */
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "client.h"
 #include "config.h"
 #include "net.h"
+#include "cli.h"
 #include "options.h"
 #include "packet.h"
 
@@ -62,29 +62,12 @@ static const char usage_text[] =
 	"answer, 3 local file error, 64 usage error, 128+N killed by signal N\n"
 	"(130 for Ctrl-C); no partial file is left behind on failure.\n";
 
-static void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("tftp: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see tftp --help)\n", stderr);
-	exit(TFTP_EXIT_USAGE);
-}
+#define usage_error(...) tftp_cli_usage_error("tftp", __VA_ARGS__)
 
 static uint32_t parse_num(const char *opt, const char *s, uint64_t min,
 			  uint64_t max)
 {
-	uint64_t v;
-	struct tftp_slice sl = {s, strlen(s)};
-	if (tftp_parse_decimal(sl, max, &v) < 0 || v < min)
-		usage_error("%s: '%s' is not a number from %llu to %llu", opt, s,
-			    (unsigned long long)min, (unsigned long long)max);
-	return (uint32_t)v;
+	return (uint32_t)tftp_cli_num("tftp", opt, s, min, max);
 }
 
 /* What the options on the command line asked for. */

@@ -6,7 +6,6 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +17,12 @@
 
 #include "config.h"
 #include "net.h"
+#include "cli.h"
 #include "options.h"
 #include "packet.h"
 #include "server.h"
 #include "workers.h"
 
-#define EXIT_USAGE 64
 
 static const char usage_text[] =
 	"Usage: tftpd [OPTION]...\n"
@@ -57,30 +56,12 @@ static const char usage_text[] =
 	"  -h, --help                this help\n"
 	"  -V, --version             print the version\n";
 
-static void usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
+#define usage_error(...) tftp_cli_usage_error("tftpd", __VA_ARGS__)
 
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("tftpd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see tftpd --help)\n", stderr);
-	exit(EXIT_USAGE);
-}
-
-/* Plain decimal in [min, max]; anything else is a usage error. */
 static uint64_t parse_num(const char *opt, const char *s, uint64_t min,
 			  uint64_t max)
 {
-	uint64_t v;
-	struct tftp_slice sl = {s, strlen(s)};
-	if (tftp_parse_decimal(sl, max, &v) < 0 || v < min)
-		usage_error("%s: '%s' is not a number from %llu to %llu", opt, s,
-			    (unsigned long long)min, (unsigned long long)max);
-	return v;
+	return tftp_cli_num("tftpd", opt, s, min, max);
 }
 
 /* A size: decimal with an optional K, M, G or T (powers of 1024). */

@@ -325,12 +325,10 @@ static void log_end(struct session *s)
 		  (unsigned)x->window, st->retransmits, outcome);
 }
 
-/* The one way out: log, unlink, release everything. */
-static void session_end(struct session *s)
+/* Release what a session holds, started or not. An upload that was not
+ * committed leaves nothing behind. */
+static void session_free(struct session *s)
 {
-	struct server *srv = s->srv;
-	log_end(s);
-	server_table_remove(srv, s);
 	if (s->ev_read)
 		event_free(s->ev_read);
 	if (s->ev_timer)
@@ -339,10 +337,18 @@ static void session_end(struct session *s)
 		close(s->fd);
 	if (s->file_fd >= 0)
 		close(s->file_fd);
-	/* An upload that was not committed leaves nothing behind. */
 	fsroot_upload_discard(&s->up);
 	tftp_xfer_free(&s->x);
 	free(s);
+}
+
+/* The one way out: log, unlink, release everything. */
+static void session_end(struct session *s)
+{
+	struct server *srv = s->srv;
+	log_end(s);
+	server_table_remove(srv, s);
+	session_free(s);
 	server_session_gone(srv);
 }
 
@@ -641,17 +647,7 @@ int session_start(struct server *srv, const struct session_request *req,
 	return 0;
 
 fail:
-	if (s->ev_read)
-		event_free(s->ev_read);
-	if (s->ev_timer)
-		event_free(s->ev_timer);
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->file_fd >= 0)
-		close(s->file_fd);
-	fsroot_upload_discard(&s->up);
-	tftp_xfer_free(&s->x);
-	free(s);
+	session_free(s);
 	return -1;
 }
 
