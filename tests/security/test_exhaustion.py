@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Resource exhaustion.
 
-- A flood of 10,000 requests from many source ports: --max-transfers and
+- A flood of 10,000 well-formed RRQs (and, mixed in, 2,500 WRQs and 2,500
+  malformed requests) from 100 source ports: --max-transfers and
   --max-per-client hold (watched through the server's open file
-  descriptors), memory stays bounded, everything is released afterwards,
+  descriptors), memory stays bounded during the flood (VmRSS sampled after
+  every batch) and after it, everything is released afterwards,
   and a legitimate transfer started during the flood completes.
 - Running out of file descriptors (the server started with RLIMIT_NOFILE
   32) gives ERROR 0 to new requests, never a crash, and the server serves
@@ -57,25 +59,30 @@ class Flood(ServerCase):
             return False
 
     def flood(self, family, host, fd_bound, legit=None):
-        """FLOOD requests from SOCKETS source ports, in batches, draining
-        replies. Returns (max fds seen, replies by kind)."""
+        """FLOOD well-formed RRQs (with WRQs and junk mixed in) from SOCKETS
+        source ports, in batches, draining replies. Returns (max fds seen,
+        replies by kind)."""
         socks = [Client(family, host) for _ in range(SOCKETS)]
         kinds = {}
         tids = set()
         max_fds = 0
+        max_rss = 0
         names = [rrq("big.bin"), rrq("big.bin", opts=[("blksize", "8")]), rrq("nope"),
                  wrq("w.bin"), b"\x00\x01junk", rrq("pub.bin")]
+        is_rrq = [True, True, True, False, False, True]
         t0 = time.monotonic()
         deadline = t0 + scaled(90)
-        sent = 0
+        sent = rrqs = 0
         legit_thread = None
         try:
-            while sent < FLOOD and time.monotonic() < deadline:
+            while rrqs < FLOOD and time.monotonic() < deadline:
                 for i in range(200):
                     s = socks[(sent + i) % SOCKETS]
-                    s.send(names[(sent + i) % len(names)], self.server.port)
+                    k = (sent + i) % len(names)
+                    s.send(names[k], self.server.port)
+                    rrqs += is_rrq[k]
                 sent += 200
-                if legit and legit_thread is None and sent >= FLOOD // 2:
+                if legit and legit_thread is None and rrqs >= FLOOD // 2:
                     legit_thread = threading.Thread(target=legit, daemon=True)
                     legit_thread.start()
                 # Drain the replies for 30 ms: a flood, but one the server
@@ -100,6 +107,12 @@ class Flood(ServerCase):
                 max_fds = max(max_fds, fds)
                 self.assertLessEqual(fds, fd_bound, "fds %d > %d after %d requests"
                                      % (fds, fd_bound, sent))
+                rss = self.server.rss_kb()
+                max_rss = max(max_rss, rss)
+                if not UNDER_VALGRIND:
+                    self.assertLess(rss - self.base_rss, RSS_GROWTH_MB * 1024,
+                                    "VmRSS %d kB (from %d) after %d requests"
+                                    % (rss, self.base_rss, sent))
                 self.assertTrue(self.server.alive(), "tftpd died in the flood")
             if legit_thread is not None:
                 legit_thread.join(scaled(60))
@@ -108,10 +121,11 @@ class Flood(ServerCase):
             for s in socks:
                 s.close()
         dt = time.monotonic() - t0
-        log("flood: %d requests from %d ports in %.1f s; server fds %d -> max %d (bound %d); "
-            "replies %s; %d transfers started"
-            % (sent, SOCKETS, dt, self.base_fds, max_fds, fd_bound, kinds, len(tids)))
-        self.assertEqual(sent, FLOOD, "flood did not finish in time")
+        log("flood: %d datagrams (%d RRQs) from %d ports in %.1f s; server fds %d -> max %d "
+            "(bound %d); VmRSS %d -> max %d kB; replies %s; %d transfers started"
+            % (sent, rrqs, SOCKETS, dt, self.base_fds, max_fds, fd_bound, self.base_rss,
+               max_rss, kinds, len(tids)))
+        self.assertGreaterEqual(rrqs, FLOOD, "flood did not finish in time")
         return max_fds, kinds
 
     def settle(self):

@@ -102,9 +102,13 @@ class Paths(ServerCase):
         os.symlink("loop", os.path.join(r, "loop"))
         os.symlink("/dev/zero", os.path.join(r, "dev-link"))
         os.mkfifo(os.path.join(r, "fifo"))
+        # A character device inside the root (/dev/zero's numbers); only
+        # root may mknod, so elsewhere a symlink to it stands in.
         try:
             os.mknod(os.path.join(r, "zero"), stat.S_IFCHR | 0o666, os.makedev(1, 5))
         except OSError:
+            if os.geteuid() == 0:
+                raise
             os.symlink("/dev/zero", os.path.join(r, "zero"))
         # Watch from the first request on (the server's start-up is not
         # driven by a peer).
@@ -283,8 +287,51 @@ class Paths(ServerCase):
         os.symlink("../secret.txt", os.path.join(r, "race.alt"))
         out = self.race(lambda: exchange(os.path.join(r, "race"), os.path.join(r, "race.alt")),
                         lambda i: self.read_once("race", inside), 300, 20)
-        self.assertGreater(sum(out.values()), 0)
+        # The race was run: some requests met the file, some the link.
+        self.assertIn("served", out, "the file inside was never met: %r" % out)
+        self.assertGreater(sum(out.values()) - out["served"], 0,
+                           "the symlink was never met: %r" % out)
         self.assert_serving("a symlink race")
+
+    def test_symlink_swapped_in_during_writes(self):
+        """WRQs (-w --overwrite) for root/wrace while a thread replaces it,
+        atomically, with a symlink to the secret outside, then with a
+        regular file inside, over and over: the secret is never opened or
+        written (inotify, tearDown), every accepted upload lands inside the
+        root under its own name, and no temporary file is left behind."""
+        r = self.root
+        name = os.path.join(r, "wrace")
+        state = [0]
+
+        def flip():
+            # rename(2) over the name: it is always either a link out or
+            # a file inside, never missing.
+            state[0] ^= 1
+            tmp = name + (".l" if state[0] else ".f")
+            if state[0]:
+                os.symlink("../secret.txt", tmp)
+            else:
+                with open(tmp, "wb") as f:
+                    f.write(b"inside\n")
+            os.replace(tmp, name)
+
+        def attempt(i):
+            p = self.write_attempt("wrace")
+            if p.op == ERROR:
+                # A symlink is never replaced nor followed: ERROR 2 (or 1).
+                self.assertIn(p.code, (1, 2), repr(p))
+                return "ERROR %d" % p.code
+            self.assertEqual(p.op, ACK, repr(p))
+            return "accepted"
+        out = self.race(flip, attempt, 150, 25)
+        self.assertIn("accepted", out, "the file inside was never met: %r" % out)
+        self.assertGreater(sum(out.values()) - out["accepted"], 0,
+                           "the symlink was never met: %r" % out)
+        self.assert_untouched()
+        time.sleep(0.2)
+        left = [n for n in os.listdir(r) if n.startswith(".tftpd-")]
+        self.assertEqual(left, [], "temporary upload files left behind")
+        self.assert_serving("a symlink race on writes")
 
     def test_directory_swapped_in_during_requests(self):
         """root/racedir flips between a directory inside and a symlink to the
@@ -298,7 +345,9 @@ class Paths(ServerCase):
         out = self.race(lambda: exchange(os.path.join(r, "racedir"),
                                          os.path.join(r, "racedir.alt")),
                         lambda i: self.read_once("racedir/secret.txt", decoy), 300, 20)
-        self.assertGreater(sum(out.values()), 0)
+        self.assertIn("served", out, "the directory inside was never met: %r" % out)
+        self.assertGreater(sum(out.values()) - out["served"], 0,
+                           "the symlink was never met: %r" % out)
 
     def test_directory_swapped_in_during_writes(self):
         """WRQs into root/wdir while it flips to a symlink to the sibling
@@ -310,8 +359,11 @@ class Paths(ServerCase):
         def attempt(i):
             p = self.write_attempt("wdir/w%d.txt" % i)
             return "ERROR %d" % p.code if p.op == ERROR else "accepted"
-        self.race(lambda: exchange(os.path.join(r, "wdir"), os.path.join(r, "wdir.alt")),
-                  attempt, 150, 25)
+        out = self.race(lambda: exchange(os.path.join(r, "wdir"), os.path.join(r, "wdir.alt")),
+                        attempt, 150, 25)
+        self.assertIn("accepted", out, "the directory inside was never met: %r" % out)
+        self.assertGreater(sum(out.values()) - out["accepted"], 0,
+                           "the symlink was never met: %r" % out)
         self.assert_untouched()
 
 
