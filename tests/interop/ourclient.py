@@ -1,7 +1,9 @@
 """Our tftp client against a server (a peer, or our tftpd as the control):
 the shared test body. A module subclasses OurClientCase and sets
 make_server, max_window (None: the server has no windowsize and our
-client must fall back to lockstep) and windows to test."""
+client must fall back to lockstep) and windows to test. A read-only
+server (read_only) must refuse every upload: our client exits 1 and
+nothing appears in the server's root."""
 import os
 import re
 import time
@@ -17,6 +19,8 @@ class OurClientCase(WorkdirCase):
     server_name = "server"
     windows = ()            # windowsizes the server grants
     ungranted_window = None  # a windowsize asked of a server without one
+    read_only = False       # the server refuses every WRQ (dnsmasq)
+    wrap_blksize = 512      # test_wrap: 65537 full blocks of this and an empty one
 
     @classmethod
     def make_server(cls):
@@ -74,6 +78,8 @@ class OurClientCase(WorkdirCase):
     def put(self, data, tag, expect=None, stored=None, args=()):
         local = write(self.local(tag), data)
         remote = "ours-%s" % tag
+        if self.read_only:
+            return self.put_refused(local, data, remote, args)
         p = run_ours("put", "-v", "--no-progress", *args, self.hp(), local, remote)
         self.assertEqual(p.returncode, 0, "put %s %r against %s:\n%s"
                          % (remote, args, self.server_name, p.out[-2000:]))
@@ -82,6 +88,19 @@ class OurClientCase(WorkdirCase):
                              "put %s %r to %s" % (remote, args, self.server_name))
         if expect is not None:
             self.assertEqual(self.summary(p), expect, p.out[-1500:])
+        os.unlink(local)
+        return p
+
+    def put_refused(self, local, data, remote, args=()):
+        """A read-only server: our client reports its ERROR (exit 1), the
+        root holds no such file, the local file is untouched."""
+        before = sorted(os.listdir(self.srv.root))
+        p = run_ours("put", "-v", "--no-progress", *args, self.hp(), local, remote)
+        self.assertEqual(p.returncode, 1, "put %s %r against read-only %s:\n%s"
+                         % (remote, args, self.server_name, p.out[-2000:]))
+        self.assertRegex(p.out, r"%s: .* \(TFTP error \d+\)" % re.escape(remote))
+        self.assertEqual(sorted(os.listdir(self.srv.root)), before)
+        self.assertSameBytes(read(local), data, "local file after a refused put")
         os.unlink(local)
         return p
 
@@ -134,7 +153,8 @@ class OurClientCase(WorkdirCase):
                              None, ("-T",))
                 self.assertRegex(p.out, r"options accepted:.* tsize %d\b" % size)
                 p = self.put(data_for(size, seed=61 + size), "t%d" % size, args=("-T",))
-                self.assertRegex(p.out, r"options accepted:.* tsize %d\b" % size)
+                if not self.read_only:
+                    self.assertRegex(p.out, r"options accepted:.* tsize %d\b" % size)
 
     def test_netascii(self):
         text = text_data()
@@ -142,11 +162,13 @@ class OurClientCase(WorkdirCase):
         self.put(text, "text.txt", args=("-m", "netascii"))
 
     def test_wrap(self):
-        # Past block 65535 at 512 bytes both ways (windowed where the
-        # server has windowsize).
-        data = data_for(WRAP_SIZE, seed=65537)
+        # Past block 65535 both ways (windowed where the server has
+        # windowsize): at 512 bytes, or a smaller wrap_blksize where the
+        # server is lockstep only (the packet count is what takes time).
+        blk = self.wrap_blksize
+        data = data_for(WRAP_SIZE // 512 * blk, seed=65537)
         self.srv.write("wrap.bin", data)
         w = self.windows[0] if self.windows else 1
-        args = ("-b", "512", "-W", str(w))
-        self.get("wrap.bin", data, "wrap", (512, w), args)
-        self.put(data, "wrap", (512, w), args=args)
+        args = ("-b", str(blk), "-W", str(w))
+        self.get("wrap.bin", data, "wrap", (blk, w), args)
+        self.put(data, "wrap", (blk, w), args=args)

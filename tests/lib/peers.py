@@ -8,18 +8,26 @@ interop test would prove nothing.
     with InTftpd(create=True) as srv:          # tftp-hpa in.tftpd
         srv.write("a.bin", data); ... srv.port ...
     with Atftpd() as srv: ...                  # atftpd, unpacked into .peers
+    enter_own_netns(); with Dnsmasq() as srv:  # dnsmasq, port 69: see below
 
 Where the binaries are:
   in.tftpd  /usr/sbin/in.tftpd (package tftpd-hpa)
   atftpd    $TFTP_PEERS_DIR/usr/sbin/atftpd, TFTP_PEERS_DIR defaulting to
             .peers at the top of the tree (tests/interop/get-peers.sh puts
             it there; the atftpd package conflicts with tftpd-hpa)
+  dnsmasq   /usr/sbin/dnsmasq (package dnsmasq-base: the binary, no service)
   clients   tftp (tftp-hpa), atftp, curl, busybox on PATH
+
+dnsmasq's TFTP server has no option for its port: it listens on 69. A test
+that runs it first calls enter_own_netns(), which re-runs the test program
+under `unshare --net` (root only; not being root FAILS, CI runs as root):
+the server and our client then share a loopback no one else sees.
 """
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -46,6 +54,11 @@ def in_tftpd_path():
 def atftpd_path():
     return need(os.path.join(peers_dir(), "usr", "sbin", "atftpd"), "atftpd",
                 "run tests/interop/get-peers.sh (as .ci/run does)")
+
+
+def dnsmasq_path():
+    return need("/usr/sbin/dnsmasq", "dnsmasq",
+                "apt-get install dnsmasq-base (as .ci/run does)")
 
 
 def client_path(name):
@@ -180,3 +193,101 @@ class Atftpd(PeerServer):
         return [atftpd_path(), "--daemon", "--no-fork", "--port", str(port),
                 "--bind-address", self.host, "--user", "root", "--group", "root",
                 "--logfile", "-", "--verbose=5"] + self.extra + [self.root]
+
+
+# ---- a network namespace of our own (for servers bound to port 69) --------
+
+NETNS_ENV = "TFTP_TEST_OWN_NETNS"
+
+
+def in_own_netns():
+    """Whether enter_own_netns() has moved this process out of the network
+    namespace it started in (whose id it left in the environment; PID 1's
+    may not be readable, even by root)."""
+    started = os.environ.get(NETNS_ENV)
+    try:
+        return bool(started) and os.readlink("/proc/self/ns/net") != started
+    except OSError:
+        return False
+
+
+def enter_own_netns(addrs=()):
+    """Re-run this test program (sys.argv) in a new network namespace with
+    `unshare --net`, then bring its loopback up and add addrs (e.g.
+    "127.0.0.2/8") to it. Call it first thing in __main__. Not root, or
+    no namespace to be had: exit 1 with the reason (a failure, not a skip:
+    CI runs as root)."""
+    if not os.environ.get(NETNS_ENV):
+        why = None
+        unshare = shutil.which("unshare") or "/usr/bin/unshare"
+        if os.geteuid() != 0:
+            why = "it must run as root (euid is %d)" % os.geteuid()
+        elif not os.access(unshare, os.X_OK):
+            why = "unshare(1) (util-linux) is not installed"
+        else:
+            p = subprocess.run([unshare, "--net", "true"], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=scaled(10))
+            if p.returncode != 0:
+                why = "`unshare --net true` failed (rc %d): %s" % (
+                    p.returncode, p.stderr.decode("utf-8", "replace").strip())
+        if why:
+            sys.exit("FAIL: %s needs a network namespace of its own (the server "
+                     "listens on port 69 only), but %s" % (os.path.basename(sys.argv[0]), why))
+        os.environ[NETNS_ENV] = os.readlink("/proc/self/ns/net")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(unshare, [unshare, "--net", "--", sys.executable] + sys.argv)
+    if not in_own_netns():
+        sys.exit("FAIL: %s is set but this process is still in the network "
+                 "namespace it names" % NETNS_ENV)
+    ip = need(shutil.which("ip") or "/usr/sbin/ip", "ip", "apt-get install iproute2")
+    subprocess.run([ip, "link", "set", "lo", "up"], check=True, timeout=scaled(10))
+    for a in addrs:
+        subprocess.run([ip, "addr", "add", a, "dev", "lo"], check=True, timeout=scaled(10))
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test process dies (a
+    test killed on timeout must not leave a server behind)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+class Dnsmasq(PeerServer):
+    """dnsmasq's read-only TFTP server in the foreground, DNS off (--port=0),
+    on host:69 -- only inside a network namespace of this process's own
+    (enter_own_netns), never on the host's. It has blksize (capped at its
+    packet buffer less 4: 2263 by default, 65464 with packet_max 65535),
+    tsize (octet only) and the timeout option (ignored, not in the OACK);
+    no windowsize; netascii; every WRQ gets ERROR 4."""
+
+    name = "dnsmasq"
+
+    def __init__(self, root=None, host="127.0.0.1", packet_max=65535, extra=()):
+        super().__init__(root, host)
+        self.packet_max = packet_max
+        self.extra = list(extra)
+
+    def argv(self, port):
+        a = [dnsmasq_path(), "--keep-in-foreground", "--port=0", "--conf-file=/dev/null",
+             "--pid-file=", "--user=root", "--group=root", "--log-facility=-",
+             "--bind-interfaces", "--listen-address=" + self.host,
+             "--enable-tftp", "--tftp-root=" + self.root]
+        if self.packet_max:
+            # blksize is capped at the packet buffer, which follows this.
+            a.append("--edns-packet-max=%d" % self.packet_max)
+        return a + self.extra
+
+    def start(self):
+        if not in_own_netns():
+            raise AssertionError("dnsmasq would listen on the host's port 69: "
+                                 "call peers.enter_own_netns() first")
+        self.port = 69
+        self._log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(self.argv(self.port), stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log,
+                                     preexec_fn=_die_with_parent)
+        if self._answers(time.monotonic() + scaled(10)):
+            return self
+        self.stop()
+        raise AssertionError("dnsmasq did not start:\n%s" % self.log())
