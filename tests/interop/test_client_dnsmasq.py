@@ -12,7 +12,8 @@ What dnsmasq's TFTP server does (tested here):
   * tsize, in octet mode only (a netascii RRQ's tsize is left out);
   * timeout is read but never put in the OACK;
   * no windowsize (left out of the OACK: our client goes on in lockstep);
-  * netascii (LF -> CR LF on the wire; a lone CR is sent as it is).
+  * netascii (LF -> CR LF on the wire; a lone CR is sent as it is);
+  * --tftp-single-port: the whole transfer on port 69.
 """
 import os
 
@@ -100,6 +101,51 @@ class ClientDnsmasqDefault(WorkdirCase):
                     self.assertRegex(p.out, r"blksize 2263, window 1,")
                     os.unlink(local)
                     self.assertEqual(os.listdir(self.dir), [])
+
+
+class ClientDnsmasqSinglePort(WorkdirCase):
+    """dnsmasq --tftp-single-port: DATA, OACK and ERROR come from port 69,
+    the port the request went to (the transfer ID is still the port of the
+    first answer, which here is 69)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Dnsmasq(single_port=True)
+        cls.srv.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.__exit__(None, None, None)
+
+    def test_get(self):
+        self.assertIn("single port mode", self.srv.log())
+        for size in SIZES:
+            data = data_for(size, seed=size + 9)
+            self.srv.write("s.bin", data)
+            for args, exp in (((), "blksize 1428, window 1"),
+                              (("--no-options",), "blksize 512, window 1"),
+                              (("-b", "65464", "-W", "64", "-T"), "blksize 65464, window 1")):
+                with self.subTest(size=size, args=args):
+                    local = self.local("s.bin")
+                    p = run_ours("get", "-v", "--no-progress", *args,
+                                 "127.0.0.1", "s.bin", local)
+                    self.assertEqual(p.returncode, 0, p.out[-2000:])
+                    self.assertSameBytes(read(local), data, "get s.bin %r" % (args,))
+                    self.assertIn(exp, p.out)
+                    os.unlink(local)
+                    self.assertEqual(os.listdir(self.dir), [])
+
+    def test_errors(self):
+        p = run_ours("get", "-q", "127.0.0.1", "no-such-file", self.local("got"))
+        self.assertEqual(p.returncode, 1, p.out)
+        self.assertIn("(TFTP error 1)", p.out)
+        self.assertEqual(os.listdir(self.dir), [])
+        local = write(self.local("up.bin"), b"x" * 1000)
+        before = sorted(os.listdir(self.srv.root))
+        p = run_ours("put", "-q", "127.0.0.1", local, "up.bin")
+        self.assertEqual(p.returncode, 1, p.out)
+        self.assertIn("(TFTP error 4)", p.out)
+        self.assertEqual(sorted(os.listdir(self.srv.root)), before)
 
 
 if __name__ == "__main__":

@@ -259,20 +259,27 @@ class Dnsmasq(PeerServer):
     (enter_own_netns), never on the host's. It has blksize (capped at its
     packet buffer less 4: 2263 by default, 65464 with packet_max 65535),
     tsize (octet only) and the timeout option (ignored, not in the OACK);
-    no windowsize; netascii; every WRQ gets ERROR 4."""
+    no windowsize; netascii; every WRQ gets ERROR 4.
+
+    single_port: --tftp-single-port, the transfer's packets come from port
+    69 too. That needs dnsmasq's wildcard socket (without --bind-interfaces
+    its sends fail with ENETUNREACH on a loopback-only namespace), so no
+    other dnsmasq may be running in the namespace then."""
 
     name = "dnsmasq"
 
-    def __init__(self, root=None, host="127.0.0.1", packet_max=65535, extra=()):
+    def __init__(self, root=None, host="127.0.0.1", packet_max=65535,
+                 single_port=False, extra=()):
         super().__init__(root, host)
         self.packet_max = packet_max
+        self.single_port = single_port
         self.extra = list(extra)
 
     def argv(self, port):
         a = [dnsmasq_path(), "--keep-in-foreground", "--port=0", "--conf-file=/dev/null",
              "--pid-file=", "--user=root", "--group=root", "--log-facility=-",
-             "--bind-interfaces", "--listen-address=" + self.host,
-             "--enable-tftp", "--tftp-root=" + self.root]
+             "--listen-address=" + self.host, "--enable-tftp", "--tftp-root=" + self.root]
+        a.append("--tftp-single-port" if self.single_port else "--bind-interfaces")
         if self.packet_max:
             # blksize is capped at the packet buffer, which follows this.
             a.append("--edns-packet-max=%d" % self.packet_max)
