@@ -63,7 +63,23 @@ int fsroot_init(struct fsroot *r, const char *path)
 	r->link = FSROOT_LINK_NONE;
 	r->use_openat2 = !(no2 && no2[0] == '1');
 	r->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return r->dirfd < 0 ? -1 : 0;
+	if (r->dirfd < 0)
+		return -1;
+	if (r->use_openat2) {
+		/* Probe now, so that the start-up log names the resolver
+		 * really in use: a kernel older than 5.6, or valgrind 3.19,
+		 * answers ENOSYS. */
+		struct open_how how;
+		memset(&how, 0, sizeof(how));
+		how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		long fd = syscall(SYS_openat2, r->dirfd, ".", &how, sizeof(how));
+		if (fd >= 0)
+			close((int)fd);
+		else if (errno == ENOSYS)
+			r->use_openat2 = 0;
+	}
+	return 0;
 }
 
 void fsroot_fini(struct fsroot *r)

@@ -13,8 +13,8 @@ import tempfile
 import time
 import unittest
 
-from tftptest import (DATA, ERROR, Endpoint, Inotify, TftpdServer, main,
-                      pack_ack, pack_data, pack_error, pack_rrq, pack_wrq,
+from tftptest import (DATA, ERROR, UNDER_VALGRIND, Endpoint, Inotify, TftpdServer,
+                      main, pack_ack, pack_data, pack_error, pack_rrq, pack_wrq,
                       pattern, scaled)
 
 SECRET = b"SECRET-" + os.urandom(8).hex().encode() + b"\n"
@@ -22,7 +22,19 @@ SECRET = b"SECRET-" + os.urandom(8).hex().encode() + b"\n"
 
 class Confinement(unittest.TestCase):
     env = {}
+    # Whether the server is expected to use openat2. valgrind 3.19 does not
+    # know the syscall (ENOSYS): tftpd then uses the walk, and says so in
+    # its start-up line, which the tests follow.
     openat2 = True
+
+    def uses_openat2(self):
+        """The resolver the server reports at start-up."""
+        log = self.srv.log()
+        walk = "component-walk confinement" in log
+        self.assertNotEqual("openat2 confinement" in log, walk, log[-2000:])
+        if not self.openat2 or not UNDER_VALGRIND:
+            self.assertEqual(not walk, self.openat2, log[-2000:])
+        return not walk
 
     def setUp(self):
         self.base = tempfile.mkdtemp(prefix="tftpd-conf-")
@@ -67,9 +79,8 @@ class Confinement(unittest.TestCase):
         try:
             self.assert_outside_untouched()
             self.assertEqual(self.srv.temp_files(), [])
-            log = self.srv.stop()
-            self.assertIn("openat2 confinement" if self.openat2
-                          else "component-walk confinement", log)
+            self.uses_openat2()
+            self.srv.stop()
         finally:
             self.watch.close()
             shutil.rmtree(self.base, ignore_errors=True)
@@ -138,7 +149,7 @@ class Confinement(unittest.TestCase):
         """openat2 follows a symlink that stays inside; the walk follows
         none and refuses it."""
         with self.srv.client() as c:
-            if self.openat2:
+            if self.uses_openat2():
                 self.assertEqual(c.get("link-in").data, self.pub)
             else:
                 with self.assertRaises(AssertionError) as e:
