@@ -9,9 +9,9 @@ import re
 import time
 import unittest
 
-from tftptest import (ACK, DATA, Endpoint, TftpdServer, TftpError, main,
-                      pack_ack, pack_data, pack_error, pack_rrq, pack_wrq,
-                      pattern, scaled)
+from tftptest import (ACK, DATA, UNDER_VALGRIND, Endpoint, TftpdServer,
+                      TftpError, main, pack_ack, pack_data, pack_error,
+                      pack_rrq, pack_wrq, pattern, scaled)
 
 LINE = re.compile(
     r"^tftpd: (?P<peer>127\.0\.0\.1:\d+) (?P<op>RRQ|WRQ) (?P<file>\S+) "
@@ -119,9 +119,12 @@ class TransferLines(unittest.TestCase):
         self.assertEqual(len(LINE.findall(log)), 1)
 
     def test_startup_summary(self):
-        cases = [((), None, "(read-only), openat2 confinement"),
+        # valgrind 3.19 answers openat2 with ENOSYS: the server says it
+        # confines with the component walk there.
+        resolver = "component-walk" if UNDER_VALGRIND else "openat2"
+        cases = [((), None, "(read-only), %s confinement" % resolver),
                  (("-w",), None, "(writes, new files only), uploads via O_TMPFILE, "
-                                 "openat2 confinement"),
+                                 "%s confinement" % resolver),
                  (("-w", "--overwrite"), {"TFTPD_NO_TMPFILE": "1", "TFTPD_NO_OPENAT2": "1"},
                   "(writes, overwrite allowed), uploads via hidden temporary names, "
                   "component-walk confinement")]
