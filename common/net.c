@@ -173,3 +173,18 @@ socklen_t tftp_sockaddr_len(const struct sockaddr *sa)
 		return (socklen_t)sizeof(struct sockaddr_in6);
 	return 0;
 }
+
+int tftp_sockaddr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127u;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127u);
+	}
+	return 0;
+}

@@ -31,5 +31,7 @@ int tftp_sockaddr_same_host(const struct sockaddr *a,
 uint16_t tftp_sockaddr_port(const struct sockaddr *sa);
 void tftp_sockaddr_set_port(struct sockaddr *sa, uint16_t port);
 socklen_t tftp_sockaddr_len(const struct sockaddr *sa);
+/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+int tftp_sockaddr_is_loopback(const struct sockaddr *sa);
 
 #endif

@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,14 +585,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Returns 1 if a datagram (or an error) is waiting. */
-static int spin_input(const struct client *c)
+/* Returns the poll events if a datagram (or an error) is waiting, 0 if
+ * none came in time. */
+static short spin_input(const struct client *c)
 {
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 	uint64_t end = now_ns() + SPIN_NS;
 	do {
 		if (poll(&pfd, 1, 0) > 0)
-			return 1;
+			return pfd.revents ? pfd.revents : POLLIN;
+		sched_yield(); /* the peer may be waiting for this CPU */
 	} while (now_ns() < end && !*c->a->stop);
 	return 0;
 }
@@ -607,8 +610,12 @@ static void wait_input(struct client *c, uint64_t now)
 	if (wait > 60000u)
 		wait = 60000u;
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-	if (wait > 0 && spin_input(c))
-		wait = 0; /* ready: the poll below only collects revents */
+	short ready = wait > 0 ? spin_input(c) : 0;
+	if (ready) {
+		if (ready & POLLERR)
+			drain_errors(c);
+		return;
+	}
 	if (poll(&pfd, 1, (int)wait) > 0 && (pfd.revents & POLLERR))
 		drain_errors(c);
 }
@@ -630,7 +637,10 @@ static void run_engine(struct client *c)
 		}
 		if (c->refused)
 			break;
-		if (receive_batch(c, &now) == 0) {
+		/* Lockstep: what we just answered is all there was, so wait
+		 * (spinning first) rather than read again for EAGAIN. */
+		int got = receive_batch(c, &now);
+		if (got == 0 || (x->window <= 1 && !tftp_xfer_finished(x))) {
 			if (c->refused)
 				break;
 			now = now_ms();

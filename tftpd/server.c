@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -681,6 +682,9 @@ static int spin(struct server *srv)
 		} else if (t - last >= SPIN_US) {
 			break;
 		}
+		/* On a busy machine the peer may be waiting for this CPU:
+		 * let it run (on an idle one this returns at once). */
+		sched_yield();
 	}
 	return 0;
 }

@@ -485,6 +485,11 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		s->final_pending = 0;
 		if (session_after(s))
 			return;
+		/* Lockstep: the peer waits for our answer, so nothing else is
+		 * queued; skip the read that would only say EAGAIN (epoll
+		 * reports a stray datagram again, level-triggered). */
+		if (s->x.window <= 1)
+			return;
 	}
 }
 
@@ -616,11 +621,19 @@ int session_start(struct server *srv, const struct session_request *req,
 		.read = io_read,
 		.write = io_write,
 	};
-	/* Small blocks go out a window at a time through the batch instead. */
+	/* Small blocks go out a window at a time through the batch instead.
+	 * Not to a loopback peer: a datagram that fits the device (lo's
+	 * 64 KiB MTU) is sent with the checksum left to the device, i.e.
+	 * skipped on loopback, while a corked one (sendfile's header with
+	 * MSG_MORE) is checksummed in software by us and again by the
+	 * receiver; pread + sendto measured ~15% less server CPU and
+	 * 1.2-2x the throughput into a tmpfs file (bench/run.py 2, 2n). A
+	 * block larger than a real NIC's MTU is fragmented and summed in
+	 * software either way, and there sendfile saves the copies. */
 	uint32_t blk = (xc.opts.present & TFTP_OPT_BLKSIZE) ? xc.opts.blksize
 							     : TFTP_BLKSIZE_DEFAULT;
 	if (!req->is_write && req->mode == TFTP_MODE_OCTET &&
-	    blk > BATCH_SEG_MAX)
+	    blk > BATCH_SEG_MAX && !tftp_sockaddr_is_loopback(req->peer))
 		io.send_file = io_send_file;
 	if (tftp_xfer_init(&s->x, &xc, &io) < 0) {
 		errno_err(ENOMEM, err, "");
