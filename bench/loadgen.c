@@ -16,7 +16,8 @@
  *     -w N       request windowsize N
  *     -a MS      slow client: hold every ACK but the last for MS ms
  *     -D SEC     stop after SEC seconds (transfers still running are ended
- *                with an ERROR and counted as "held")
+ *                with an ERROR and counted as "held" if they had
+ *                received data)
  *     -T MS      retransmit timeout (default 500)
  *
  * The last line is machine-readable:
@@ -387,7 +388,8 @@ static void hold_end(struct lg *g, unsigned *held)
 		(void)send(x->fd, err, n, 0);
 		close(x->fd);
 		x->fd = -1;
-		(*held)++;
+		if (x->got > 0) /* held only if the server was serving it */
+			(*held)++;
 	}
 }
 

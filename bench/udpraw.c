@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,6 +106,7 @@ static ssize_t wait_recv(int fd, void *buf, size_t len, int busy)
 				return n;
 			if (now_s() > give_up)
 				return -1;
+			sched_yield(); /* as tftpd and tftp do when they spin */
 		}
 	}
 	struct pollfd p = {.fd = fd, .events = POLLIN};
