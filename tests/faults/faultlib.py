@@ -20,6 +20,9 @@ import tftprelay
 PROFILES = {
     10: dict(drop=0.10, dup=0.05, reorder=0.05),
     30: dict(drop=0.30, dup=0.05, reorder=0.05),
+    # for a peer that gives up at 30% (in.tftpd sending: see
+    # test_client_loss.py)
+    20: dict(drop=0.20, dup=0.05, reorder=0.05),
 }
 # A held packet waits at most 10 ms for the next one of its flow: in
 # lockstep nothing follows it, and 30 ms per hold was most of a run.
@@ -32,9 +35,11 @@ STATS_LOG = os.environ.get("FAULTS_STATS_LOG")
 
 
 def relay(server_port, loss, seed, **kw):
-    """A RelayProcess with profile `loss` (10 or 30) in front of the port."""
+    """A RelayProcess with profile `loss` (10, 20 or 30; any other
+    percentage: that loss with 5% dup and reorder) in front of the port."""
     args = dict(RELAY_DEFAULTS)
-    args.update(PROFILES[loss])
+    args.update(PROFILES.get(loss) or dict(drop=loss / 100.0, dup=0.05,
+                                           reorder=0.05))
     args.update(kw)
     return tftprelay.RelayProcess(server_port, seed=seed, **args)
 
@@ -94,10 +99,15 @@ def hpa_argv(port):
     return [client_path("tftp"), "127.0.0.1", str(port)]
 
 
-def atftp_argv(port, op, remote, local, blksize=None, window=None):
+def atftp_argv(port, op, remote, local, blksize=None, window=None,
+               rexmt=None):
+    """argv of atftp's client; rexmt: its retransmission timer in whole
+    seconds (--tftp-timeout, default 5; it gives up after 5 in a row)."""
     from peers import client_path
     a = [client_path("atftp"), "--get" if op == "get" else "--put",
          "-r", remote, "-l", local]
+    if rexmt:
+        a += ["--tftp-timeout", str(rexmt)]
     if blksize:
         a += ["--option", "blksize %d" % blksize]
     if window:
@@ -143,3 +153,21 @@ def leftovers(directory, final_name):
     temp files and the final name itself."""
     return sorted(n for n in os.listdir(directory)
                   if n == final_name or n.startswith("."))
+
+
+def final_ack_lost(trace_path, block):
+    """Whether the relay's trace (RelayProcess(trace=...)) shows that every
+    ACK of `block` (the final one of an upload, 16-bit) the server sent
+    was dropped: the upload is complete on the server, but its sender may
+    never learn it (see 'final ACK' in docs/INTEROP.md)."""
+    block %= 65536
+    tail = " ACK %d len 0" % block
+    dropped = forwarded = 0
+    with open(trace_path) as f:
+        for line in f:
+            if " s2c " in line and line.rstrip("\n").endswith(tail):
+                if " DROP " in line:
+                    dropped += 1
+                else:
+                    forwarded += 1
+    return dropped > 0 and forwarded == 0
