@@ -298,6 +298,7 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.t0 = time.monotonic()
+        self.started = datetime.datetime.utcnow()   # names the results file
         self.build = os.path.abspath(args.build)
         self.work = tempfile.mkdtemp(prefix="tftp-bench-", dir="/dev/shm")
         self.root = os.path.join(self.work, "root")
@@ -594,7 +595,7 @@ class Bench:
                     cpu = line.split(":", 1)[1].strip()
                     break
         self.say("tftp benchmark %s  (%s)" % (
-            datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+            self.started.strftime("%Y-%m-%d %H:%M UTC"),
             "quick" if self.args.quick else "full"))
         self.say("commit %s; %s; %d CPUs (%s); %d round(s)%s" % (
             rev, platform.release(), os.cpu_count(), cpu, self.args.rounds,
@@ -788,7 +789,7 @@ class Bench:
 
     def save(self):
         os.makedirs(self.args.out, exist_ok=True)
-        name = datetime.datetime.utcnow().strftime("%Y-%m-%d-%H%M") + \
+        name = self.started.strftime("%Y-%m-%d-%H%M") + \
             ("-quick" if self.args.quick else "") + ".txt"
         path = os.path.join(self.args.out, name)
         with open(path, "w") as f:
