@@ -171,3 +171,14 @@ def final_ack_lost(trace_path, block):
                 else:
                     forwarded += 1
     return dropped > 0 and forwarded == 0
+
+
+def sent_after_final(trace_path, final):
+    """Whether the client sent a DATA numbered past the final block (an
+    empty one): atftp 0.8's windowed upload does when the ACK of the last
+    block reaches it while it is repeating an earlier part of the window
+    (see docs/INTEROP.md), and then waits for an ACK that cannot come."""
+    tail = " DATA %d len 0" % ((final + 1) % 65536)
+    with open(trace_path) as f:
+        return any(" c2s " in line and line.rstrip("\n").endswith(tail)
+                   for line in f)

@@ -33,6 +33,10 @@ client retries into a closed port until it gives up (tftp-hpa: "timed
 out", atftp: "aborting"), although the server has the whole file. The
 test accepts that outcome only when the relay's trace shows every ACK of
 the last block dropped, and still checks the file (see docs/INTEROP.md).
+Likewise when atftp's windowed upload sends an empty DATA past the last
+block (its bug: the ACK of the last block arrived while it was repeating
+an earlier part of the window) and waits for that block's ACK until it
+gives up.
 """
 import os
 import re
@@ -54,8 +58,21 @@ class ServerPeerClients(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def transfer(self, client, op, loss, seed, size, bound, blksize=None,
-                 window=None):
+    def transfer(self, *args, **kw):
+        try:
+            self._transfer(*args, **kw)
+        except AssertionError:
+            # what the relay saw last, and the server's log, for the record
+            trace = os.path.join(self.dir, "relay.trace")
+            if os.path.exists(trace):
+                with open(trace) as f:
+                    print("relay trace, last lines:\n" + "".join(f.readlines()[-60:]))
+            print("server log:\n" + self.srv_log[-3000:])
+            raise
+
+    def _transfer(self, client, op, loss, seed, size, bound, blksize=None,
+                  window=None):
+        self.srv_log = ""
         data = F.pattern(size, seed)
         local = os.path.join(self.dir, "local.bin")
         trace = os.path.join(self.dir, "relay.trace")
@@ -86,15 +103,24 @@ class ServerPeerClients(unittest.TestCase):
                     out = p.stdout + p.stderr
                     failed = p.returncode != 0 or b"rror" in out
                 took = time.monotonic() - t
+            self.srv_log = srv.log()
             what = "%s %s %d%% %dB b%s w%s" % (
                 client, op, loss, size, blksize or 512, window or 1)
-            if failed and op == "put" and F.final_ack_lost(trace, final):
+            extra = (failed and op == "put" and client == "atftp" and
+                     F.sent_after_final(trace, final))
+            if extra:
+                # atftp's bug: an empty DATA past the last block, whose
+                # ACK it waits for until it gives up (docs/INTEROP.md)
+                what += " (atftp gave up on its extra empty block)"
+            if extra or (failed and op == "put" and
+                         F.final_ack_lost(trace, final)):
                 # Known: every ACK of the last block was dropped; our tftpd
                 # dallies one timeout (1 s), exactly the client's retransmit
                 # interval, so the repeated last DATA finds the transfer
                 # gone and the client gives up on a complete upload. The
                 # server must still have all of it (checked below).
-                what += " (client gave up: final ACK lost)"
+                if not extra:
+                    what += " (client gave up: final ACK lost)"
                 self.assertTrue(F.wait_until(lambda: re.search(
                     r"WRQ f\.bin octet: %d bytes .*: ok" % size, srv.log()), 5),
                     srv.log()[-2000:])
