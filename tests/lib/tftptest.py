@@ -171,6 +171,8 @@ class TftpError(AssertionError):
 class Endpoint:
     """One UDP socket on loopback: one client TID."""
 
+    packet_class = Packet  # what recv() parses datagrams with
+
     def __init__(self, host="127.0.0.1"):
         self.host = host
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -216,7 +218,7 @@ class Endpoint:
                 return None
             except ConnectionRefusedError:
                 continue  # an ICMP error for an earlier send
-            return Packet(raw, addr)
+            return self.packet_class(raw, addr)
 
     def recv_all(self, quiet=0.5, limit=10.0):
         """Every datagram until none came for quiet seconds (at most limit)."""

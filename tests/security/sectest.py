@@ -12,11 +12,9 @@ Environment:
 
 Only 127.0.0.1 and ::1 are ever used. Every wait is bounded.
 """
-import errno
 import os
 import re
 import resource
-import shlex
 import shutil
 import signal
 import socket
@@ -24,20 +22,18 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
-RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
-OPNAMES = {1: "RRQ", 2: "WRQ", 3: "DATA", 4: "ACK", 5: "ERROR", 6: "OACK"}
+import tftptest
+# What is the same as in the other suites comes from tests/lib/tftptest.py.
+from tftptest import (ACK, DATA, ERROR, OACK, OPNAMES, RRQ, WRQ,  # noqa: F401
+                      SANITIZER_MARKS, UNDER_VALGRIND, WRAPPER, TftpError,
+                      free_udp_port, main, scaled)
 
-WRAPPER = shlex.split(os.environ.get("TFTPD_WRAPPER", ""))
-UNDER_VALGRIND = any("valgrind" in os.path.basename(w) for w in WRAPPER)
 SCALE = float(os.environ.get("SEC_TIME_SCALE", "10" if UNDER_VALGRIND else "1"))
-
-
-def scaled(seconds):
-    return seconds * SCALE
+# scaled() and Endpoint.recv() read tftptest.SCALE: this suite's own setting.
+tftptest.SCALE = SCALE
 
 
 def log(*args):
@@ -79,104 +75,28 @@ def error(code, msg=b"", nul=True):
     return struct.pack(">HH", ERROR, code) + m + (b"\0" if nul else b"")
 
 
-class Packet:
+class Packet(tftptest.Packet):
     """A datagram from the server, parsed strictly (a malformed reply fails
-    the test: the server must only ever send well-formed packets)."""
+    the test: the server must only ever send well-formed packets, and never
+    a request)."""
 
     def __init__(self, raw, addr):
-        self.raw, self.addr = raw, addr
         if len(raw) < 4:
             raise AssertionError("runt reply of %d bytes: %r" % (len(raw), raw))
-        self.op = struct.unpack(">H", raw[:2])[0]
-        self.block = self.code = None
-        self.payload = b""
-        self.msg = ""
-        self.opts = []
-        if self.op in (DATA, ACK):
-            self.block = struct.unpack(">H", raw[2:4])[0]
-            self.payload = raw[4:]
-            if self.op == ACK and len(raw) != 4:
-                raise AssertionError("ACK of %d bytes" % len(raw))
-        elif self.op == ERROR:
-            self.code = struct.unpack(">H", raw[2:4])[0]
-            if not raw.endswith(b"\0") or b"\0" in raw[4:-1]:
-                raise AssertionError("ERROR message not NUL-terminated: %r" % raw)
-            self.msg = raw[4:-1].decode("latin-1")
-        elif self.op == OACK:
-            parts = raw[2:].split(b"\0")
-            if parts[-1] != b"" or len(parts) % 2 != 1:
-                raise AssertionError("malformed OACK %r" % raw)
-            parts = parts[:-1]
-            self.opts = [(parts[i].decode("latin-1"), parts[i + 1].decode("latin-1"))
-                         for i in range(0, len(parts), 2)]
-        else:
+        super().__init__(raw, addr)
+        if self.op not in (DATA, ACK, ERROR, OACK):
             raise AssertionError("server sent opcode %d: %r" % (self.op, raw[:32]))
 
-    @property
-    def port(self):
-        return self.addr[1]
 
-    def optdict(self):
-        return {k.lower(): v for k, v in self.opts}
+class Client(tftptest.Endpoint):
+    """One UDP socket (one client TID) on loopback, with raw get/put."""
 
-    def __repr__(self):
-        if self.op == DATA:
-            return "DATA %d (%d bytes)" % (self.block, len(self.payload))
-        if self.op == ACK:
-            return "ACK %d" % self.block
-        if self.op == ERROR:
-            return "ERROR %d %r" % (self.code, self.msg)
-        return "OACK %r" % (self.opts,)
-
-
-class Client:
-    """One UDP socket (one client TID) on loopback."""
+    packet_class = Packet
 
     def __init__(self, family=socket.AF_INET, host="127.0.0.1"):
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        # Room for a whole window of 64 blocks of 65464 bytes.
-        for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
-            if opt is None:
-                continue
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, opt, 8 << 20)
-                break
-            except OSError:
-                pass
-        self.sock.bind((host, 0))
-        self.host = host
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    @property
-    def port(self):
-        return self.sock.getsockname()[1]
-
-    def send(self, raw, port):
-        self.sock.sendto(raw, (self.host, port))
-
-    def recv(self, timeout=2.0):
-        """The next datagram as a Packet, or None after timeout seconds."""
-        end = time.monotonic() + scaled(timeout)
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            self.sock.settimeout(left)
-            try:
-                raw, addr = self.sock.recvfrom(70000)
-            except socket.timeout:
-                return None
-            except ConnectionRefusedError:
-                continue  # ICMP from an earlier send: not a reply
-            return Packet(raw, addr)
+        super().__init__(host)
+        if self.sock.family != family:
+            raise ValueError("family %r does not match host %r" % (family, host))
 
     def recv_all(self, quiet=1.0, limit=30.0):
         """Every datagram until none came for quiet seconds (at most limit).
@@ -296,20 +216,7 @@ class Client:
         return oack
 
 
-class TftpError(AssertionError):
-    def __init__(self, code, msg):
-        super().__init__("ERROR %d %r" % (code, msg))
-        self.code, self.msg = code, msg
-
-
 # ---- the server -------------------------------------------------------------
-
-def free_udp_port(host="127.0.0.1"):
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
 
 def _udp_ports_bound():
     ports = set()
@@ -458,10 +365,7 @@ class Server:
         os.unlink(self.stderr_path)
         self.proc = None
         if expect_ok:
-            bad = [m for m in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
-                               "UndefinedBehaviorSanitizer", "Invalid read", "Invalid write",
-                               "definitely lost in", "Conditional jump")
-                   if m in text]
+            bad = [m for m in SANITIZER_MARKS if m in text]
             if rc != 0 or bad:
                 raise AssertionError("tftpd exited %s %s; log tail:\n%s"
                                      % (rc, bad, text[-6000:]))
@@ -521,6 +425,3 @@ class ServerCase(unittest.TestCase):
         for p in packets:
             self.assertNotIn(self.SECRET.strip(), p.raw, "%s leaked the secret" % what)
 
-
-def main():
-    unittest.main(verbosity=2)
