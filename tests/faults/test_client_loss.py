@@ -14,7 +14,8 @@ The peers' timers decide the block sizes:
             re-ACKs keep it waiting for the upload's data; 65464-byte
             blocks (17 of them) keep the number of 1 s stalls small.
             A download at 30% loss fails when one of the 17 blocks is lost
-            three times in a row (~2.7% each, so ~1 run in 3): the 30% get
+            three times in a row (0.3^3 = 2.7% each, so an estimated 1 run in
+            3; not measured): the 30% get
             runs at 20% loss instead (see docs/INTEROP.md).
   atftpd    --retry-timeout 1 (whole seconds, its smallest): 65464-byte
             blocks for the same reason, lockstep and windowsize 16.
