@@ -18,6 +18,7 @@ import time
 
 from sectest import (DATA, ERROR, UNDER_VALGRIND, Client, Server, ServerCase, error,
                      log, main, rrq, scaled, wrq)
+from tftptest import have_ipv6_loopback
 
 FLOOD = 10000
 SOCKETS = 100
@@ -49,14 +50,7 @@ class Flood(ServerCase):
         self.base_fds = self.server.fd_count()
         self.base_rss = self.server.rss_kb()
 
-    @staticmethod
-    def have_ipv6():
-        try:
-            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-                s.bind(("::1", 0))
-            return True
-        except OSError:
-            return False
+    have_ipv6 = staticmethod(have_ipv6_loopback)
 
     def flood(self, family, host, fd_bound, legit=None):
         """FLOOD well-formed RRQs (with WRQs and junk mixed in) from SOCKETS

@@ -16,6 +16,7 @@ import time
 
 from sectest import (ACK, DATA, ERROR, OACK, Client, ServerCase, data, log, main,
                      rrq, scaled, wrq)
+from tftptest import Inotify
 
 IN_ACCESS, IN_MODIFY, IN_OPEN = 0x1, 0x2, 0x20
 IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x80, 0x100, 0x200
@@ -23,40 +24,6 @@ RENAME_EXCHANGE = 2
 AT_FDCWD = -100
 
 libc = ctypes.CDLL(None, use_errno=True)
-
-
-class Watch:
-    """inotify over paths outside the root."""
-
-    def __init__(self):
-        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1")
-        self.names = {}
-
-    def add(self, path, mask):
-        wd = libc.inotify_add_watch(self.fd, os.fsencode(path), mask)
-        if wd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_add_watch %s" % path)
-        self.names[wd] = path
-
-    def events(self):
-        out = []
-        while True:
-            try:
-                buf = os.read(self.fd, 65536)
-            except BlockingIOError:
-                return out
-            i = 0
-            while i < len(buf):
-                wd, mask, _, n = (int.from_bytes(buf[i + k:i + k + 4], "little")
-                                  for k in (0, 4, 8, 12))
-                name = buf[i + 16:i + 16 + n].rstrip(b"\0").decode(errors="replace")
-                out.append((self.names.get(wd, "?"), name, mask))
-                i += 16 + n
-
-    def close(self):
-        os.close(self.fd)
 
 
 def exchange(a, b):
@@ -113,7 +80,7 @@ class Paths(ServerCase):
         # Watch from the first request on (the server's start-up is not
         # driven by a peer).
         self.start_server()
-        self.watch = Watch()
+        self.watch = Inotify()  # over paths outside the root
         for s in (os.path.join(self.base, "secret.txt"),
                   os.path.join(self.private, "secret.txt")):
             self.watch.add(s, IN_OPEN | IN_ACCESS | IN_MODIFY)
