@@ -270,6 +270,17 @@ class Client(Endpoint):
             res.retransmits += 1
         raise AssertionError("no reply to the request")
 
+    @staticmethod
+    def _take_oack(p, opts, res):
+        """Record the OACK p in res (it must hold only options we asked
+        for); returns the (blksize, windowsize) it grants."""
+        asked = {k.lower(): v for k, v in _opts_items(opts)}
+        res.oack = p.optdict()
+        for k in res.oack:
+            if k not in asked:
+                raise AssertionError("OACK has %r, not asked" % k)
+        return int(res.oack.get("blksize", 512)), int(res.oack.get("windowsize", 1))
+
     def _recv_tid(self, res):
         """The next packet from the transfer's TID (a stranger's packet is
         answered with ERROR 5, as RFC 1350 says), or None on timeout."""
@@ -292,19 +303,13 @@ class Client(Endpoint):
     def get(self, name, mode="octet", opts=None, max_bytes=1 << 36):
         """Download; returns a Result (data as sent on the wire)."""
         res = Result()
-        asked = {k.lower(): v for k, v in _opts_items(opts)}
         blksize, window = 512, 1
         p = self._first_reply(pack_rrq(name, mode, opts), res)
         got = bytearray()
         expected = 1
         last_sent = None
         if p.op == OACK:
-            res.oack = p.optdict()
-            for k in res.oack:
-                if k not in asked:
-                    raise AssertionError("OACK has %r, not asked" % k)
-            blksize = int(res.oack.get("blksize", 512))
-            window = int(res.oack.get("windowsize", 1))
+            blksize, window = self._take_oack(p, opts, res)
             last_sent = pack_ack(0)
             self.send(last_sent, res.tid)
             p = None
@@ -358,16 +363,10 @@ class Client(Endpoint):
         """Upload content; returns a Result (oack, tid)."""
         res = Result()
         content = bytes(content)
-        asked = {k.lower(): v for k, v in _opts_items(opts)}
         blksize, window = 512, 1
         p = self._first_reply(pack_wrq(name, mode, opts), res)
         if p.op == OACK:
-            res.oack = p.optdict()
-            for k in res.oack:
-                if k not in asked:
-                    raise AssertionError("OACK has %r, not asked" % k)
-            blksize = int(res.oack.get("blksize", 512))
-            window = int(res.oack.get("windowsize", 1))
+            blksize, window = self._take_oack(p, opts, res)
         elif not (p.op == ACK and p.block == 0):
             raise AssertionError("WRQ answered with %r" % p)
         nblocks = len(content) // blksize + 1  # the last one is short
