@@ -581,6 +581,13 @@ class TftpdServer:
                                  % (rc, expect_rc, bad, text[-4000:]))
         return text
 
+    def stop_and_cleanup(self):
+        """stop() (exit 0, clean log asserted), then remove our root."""
+        try:
+            self.stop()
+        finally:
+            self.cleanup()
+
     def cleanup(self):
         if self.own_root and self.root:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -597,6 +604,16 @@ class TftpdServer:
             self.stop(expect_rc=0 if exc_type is None else None)
         finally:
             self.cleanup()
+
+
+def wait_for(pred, timeout, what):
+    """Poll pred() until true; AssertionError after timeout (scaled) s."""
+    end = time.monotonic() + scaled(timeout)
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
 
 
 def run_tftpd(*args, timeout=10):

@@ -44,10 +44,7 @@ class ClientTransfers(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.srv.cleanup()
+        cls.srv.stop_and_cleanup()
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tftp-client-")

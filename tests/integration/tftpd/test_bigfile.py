@@ -26,10 +26,7 @@ class BigFile(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.srv.cleanup()
+        cls.srv.stop_and_cleanup()
 
     def get(self, opts, want_oack):
         with self.srv.client() as c:

@@ -12,11 +12,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 from tftptest import (ACK, ERROR, Endpoint, TftpdServer, TftpError, main,
-                      pack_wrq, pattern, scaled)
+                      pack_wrq, pattern, scaled, wait_for)
 
 IN_NS = os.environ.get("TFTPD_TEST_IN_MNTNS") == "1"
 SIZE = 256 * 1024
@@ -26,15 +25,6 @@ TMPFILE_MODES = {"O_TMPFILE": None, "hidden names": {"TFTPD_NO_TMPFILE": "1"}}
 def free_bytes(path):
     st = os.statvfs(path)
     return st.f_bavail * st.f_frsize
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + scaled(timeout)
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 @unittest.skipUnless(IN_NS, "runs inside a mount namespace (see Namespace)")

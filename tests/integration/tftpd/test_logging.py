@@ -6,27 +6,17 @@ refused requests name the ERROR code sent. Without -v a successful
 transfer is silent and a failed one still shows; with --syslog nothing
 goes to stderr."""
 import re
-import time
 import unittest
 
 from tftptest import (ACK, DATA, UNDER_VALGRIND, Endpoint, TftpdServer,
                       TftpError, main, pack_ack, pack_data, pack_error,
-                      pack_rrq, pack_wrq, pattern, scaled)
+                      pack_rrq, pack_wrq, pattern, scaled, wait_for)
 
 LINE = re.compile(
     r"^tftpd: (?P<peer>127\.0\.0\.1:\d+) (?P<op>RRQ|WRQ) (?P<file>\S+) "
     r"(?P<mode>octet|netascii): (?P<bytes>\d+) bytes in (?P<secs>\d+\.\d{3}) s "
     r"\((?P<rate>\d+) B/s\), blksize (?P<blksize>\d+), window (?P<window>\d+), "
     r"(?P<rexmit>\d+) retransmits: (?P<outcome>.+)$", re.M)
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + scaled(timeout)
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def lines_for(log, port):

@@ -10,19 +10,11 @@ import time
 import unittest
 
 from tftptest import (ACK, DATA, ERROR, Endpoint, TftpdServer, main, pack_ack,
-                      pack_data, pack_error, pack_rrq, pack_wrq, pattern, scaled)
+                      pack_data, pack_error, pack_rrq, pack_wrq, pattern, scaled,
+                      wait_for)
 
 BUSY = b"\x00\x05\x00\x00server busy\x00"
 BADTID = b"\x00\x05\x00\x05Unknown transfer ID\x00"
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + scaled(timeout)
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def finish_rrq(e, tid, first, content):
@@ -75,10 +67,7 @@ class StrangerAndDuplicates(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.srv.cleanup()
+        cls.srv.stop_and_cleanup()
 
     def assert_only(self, packets, tid, op, block):
         """packets are nothing but repeats of (op, block) from tid."""

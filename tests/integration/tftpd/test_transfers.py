@@ -35,10 +35,7 @@ class Transfers(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.srv.cleanup()
+        cls.srv.stop_and_cleanup()
 
     def sizes_for(self, blksize):
         extra = [blksize - 1, blksize, blksize + 1, 3 * blksize]

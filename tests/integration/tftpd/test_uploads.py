@@ -9,22 +9,13 @@ with O_TMPFILE and with hidden temporary names (TFTPD_NO_TMPFILE=1)."""
 import os
 import re
 import stat
-import time
 import unittest
 
 from tftptest import (ACK, ERROR, Endpoint, Inotify, TftpdServer, TftpError,
-                      main, pack_data, pack_error, pack_wrq, pattern, scaled)
+                      main, pack_data, pack_error, pack_wrq, pattern,
+                      wait_for)
 
 TMPFILE_MODES = {"O_TMPFILE": None, "hidden names": {"TFTPD_NO_TMPFILE": "1"}}
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + scaled(timeout)
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def listing(root):
