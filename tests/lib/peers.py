@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from tftptest import ERROR, Endpoint, free_udp_port, pack_rrq, scaled
+from tftptest import ERROR, Endpoint, ServerRoot, free_udp_port, pack_rrq, scaled
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -67,10 +67,11 @@ def client_path(name):
     return need(shutil.which(name), name, "apt-get install " + pkg)
 
 
-class PeerServer:
+class PeerServer(ServerRoot):
     """A foreign TFTP server process on 127.0.0.1:port with a temp root."""
 
     name = "peer"
+    file_mode = 0o666  # servers that drop to nobody can read (and overwrite)
     PROBE = "peers-probe-no-such-file"
 
     def __init__(self, root=None, host="127.0.0.1"):
@@ -84,21 +85,6 @@ class PeerServer:
 
     def argv(self, port):
         raise NotImplementedError
-
-    def path(self, name):
-        return os.path.join(self.root, name)
-
-    def write(self, name, data):
-        p = self.path(name)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data)
-        os.chmod(p, 0o666)
-        return p
-
-    def read(self, name):
-        with open(self.path(name), "rb") as f:
-            return f.read()
 
     def _answers(self, deadline):
         with Endpoint(self.host) as e:
@@ -126,9 +112,6 @@ class PeerServer:
         self._log.seek(0)
         return self._log.read().decode("utf-8", "replace")
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def stop(self):
         if self.proc is not None:
             if self.proc.poll() is None:
@@ -147,13 +130,6 @@ class PeerServer:
             self._log = None
         if self.own_root:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
 
     def __exit__(self, *exc):
         self.cleanup()

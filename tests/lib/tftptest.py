@@ -422,7 +422,41 @@ def tftpd_path():
     return exe
 
 
-class TftpdServer:
+class ServerRoot:
+    """What a server process with a root directory (self.root, self.proc,
+    start() and cleanup()) offers: its files, whether it runs, and a with
+    block. file_mode: the mode write() gives a file (None: umask's)."""
+
+    file_mode = None
+
+    def path(self, name):
+        return os.path.join(self.root, name)
+
+    def write(self, name, data):
+        p = self.path(name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(data)
+        if self.file_mode is not None:
+            os.chmod(p, self.file_mode)
+        return p
+
+    def read(self, name):
+        with open(self.path(name), "rb") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+
+class TftpdServer(ServerRoot):
     """The real tftpd on 127.0.0.1 (or ::1) with a port of its own and a
     temporary root (or the given one).
 
@@ -449,21 +483,6 @@ class TftpdServer:
         self.port = None
         self._logf = None
         self._logpath = None
-
-    # files under the root
-    def path(self, name):
-        return os.path.join(self.root, name)
-
-    def write(self, name, data):
-        p = self.path(name)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "wb") as f:
-            f.write(data)
-        return p
-
-    def read(self, name):
-        with open(self.path(name), "rb") as f:
-            return f.read()
 
     def temp_files(self):
         """Leftover temporary upload files anywhere under the root."""
@@ -540,9 +559,6 @@ class TftpdServer:
             time.sleep(0.02)
         return False
 
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def log(self):
         try:
             with open(self._logpath, "rb") as f:
@@ -591,13 +607,6 @@ class TftpdServer:
     def cleanup(self):
         if self.own_root and self.root:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
 
     def __exit__(self, exc_type, *rest):
         try:
