@@ -216,6 +216,19 @@ class OurServerCase(WorkdirCase):
         os.unlink(self.srv.path(remote))
         return p
 
+    def check_sizes_blksizes(self, put_seed):
+        """A get and a put of every size of SIZES at the default block size
+        and 512, 1428, 8192, 65464, lockstep; the uploads' content is
+        data_for(size, seed=put_seed + size)."""
+        for blk in (None, 512, 1428, 8192, 65464):
+            for size in SIZES:
+                with self.subTest(blksize=blk, size=size):
+                    exp = (blk or 512, 1)
+                    self.check_get("s%d.bin" % size, data_for(size, seed=size),
+                                   "g%d-%s" % (size, blk), expect=exp, blksize=blk)
+                    self.check_put(data_for(size, seed=put_seed + size),
+                                   "p%d-%s" % (size, blk), expect=exp, blksize=blk)
+
     def wrap_file(self):
         """The file past block 65535 at 512 bytes, written once per class."""
         cls = type(self)

@@ -41,14 +41,7 @@ class AtftpClient(OurServerCase):
         return p.returncode == 0 and "error" not in p.out.lower()
 
     def test_get_put_sizes_blksizes(self):
-        for blk in (None, 512, 1428, 8192, 65464):
-            for size in SIZES:
-                with self.subTest(blksize=blk, size=size):
-                    exp = (blk or 512, 1)
-                    self.check_get("s%d.bin" % size, data_for(size, seed=size),
-                                   "g%d-%s" % (size, blk), expect=exp, blksize=blk)
-                    self.check_put(data_for(size, seed=7 + size), "p%d-%s" % (size, blk),
-                                   expect=exp, blksize=blk)
+        self.check_sizes_blksizes(put_seed=7)
 
     def test_windowsize_16(self):
         for blk in (512, 1428, 65464):

@@ -3,7 +3,7 @@
 -b blksize 512..65464 (default: no blksize option, 512-byte blocks). It has
 no netascii and no windowsize. It crosses block 65535 at 512 bytes on a
 download."""
-from interop import (SIZES, OurServerCase, data_for, run)
+from interop import OurServerCase, run
 from peers import client_path
 from tftptest import main
 
@@ -23,14 +23,7 @@ class BusyboxClient(OurServerCase):
                                          "127.0.0.1", self.srv.port])
 
     def test_get_put_sizes_blksizes(self):
-        for blk in (None, 512, 1428, 8192, 65464):
-            for size in SIZES:
-                with self.subTest(blksize=blk, size=size):
-                    exp = (blk or 512, 1)
-                    self.check_get("s%d.bin" % size, data_for(size, seed=size),
-                                   "g%d-%s" % (size, blk), expect=exp, blksize=blk)
-                    self.check_put(data_for(size, seed=3 + size), "p%d-%s" % (size, blk),
-                                   expect=exp, blksize=blk)
+        self.check_sizes_blksizes(put_seed=3)
 
     def test_wrap_get_512(self):
         data = self.wrap_file()
