@@ -23,7 +23,9 @@ The peers' timers decide the block sizes:
 A peer server that loses every ACK of an upload's last block and does not
 stay to repeat it leaves our client retrying until it gives up (exit 2)
 on an upload the server has whole: accepted only when the relay's trace
-shows exactly that, and the file is still checked.
+shows exactly that, and the file is still checked. atftpd sends that ACK
+once and leaves at once (no dally): with seed 211 its windowed upload at
+30% ends that way in every run (another seed did too).
   tftpd     ours, adaptive timer: 8192-byte blocks in lockstep (our
             client's timeout floor is 100 ms; 65464 for the put at 30%),
             1428 with windowsize 16.
