@@ -705,11 +705,16 @@ void tftp_xfer_input(struct tftp_xfer *x, const uint8_t *pkt, size_t len,
 			send_ack(x, 0); /* our ACK of the OACK was lost */
 		break;
 	case TFTP_XS_DALLY:
-		/* The final ACK was lost if the last block comes again. */
+		/* The final ACK was lost if the last block comes again. That
+		 * ACK may be lost too: linger a full dally again, as many
+		 * times as a timeout may be retried, so a peer that keeps
+		 * repeating cannot hold the transfer open for ever. */
 		if (p.op == TFTP_OP_DATA &&
 		    p.block == (uint16_t)(x->expected - 1u)) {
 			x->stats.duplicates++;
 			send_ack(x, x->expected - 1u);
+			if (x->retries++ < x->cfg.max_retries)
+				x->deadline = now_ms + x->cfg.dally_ms;
 		}
 		break;
 	default:

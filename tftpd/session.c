@@ -297,8 +297,9 @@ static void log_end(struct session *s)
 	uint64_t ms = end > st->start_ms ? end - st->start_ms : 0;
 	/* Bytes per second, from milliseconds; 0 ms counts as 1. */
 	uint64_t rate = st->bytes * 1000u / (ms ? ms : 1u);
-	int ok = x->state == TFTP_XS_DONE && !s->commit_failed &&
-		 (!s->is_write || s->up.committed);
+	int ok = (x->state == TFTP_XS_DONE || x->state == TFTP_XS_DALLY) &&
+		 !s->commit_failed && (!s->is_write || s->up.committed);
+	s->logged = 1;
 	char outcome[200];
 	if (ok) {
 		snprintf(outcome, sizeof(outcome), "ok");
@@ -346,7 +347,8 @@ static void session_free(struct session *s)
 static void session_end(struct session *s)
 {
 	struct server *srv = s->srv;
-	log_end(s);
+	if (!s->logged)
+		log_end(s);
 	server_table_remove(srv, s);
 	session_free(s);
 	server_session_gone(srv);
@@ -383,6 +385,10 @@ static int session_after(struct session *s)
 		session_end(s);
 		return 1;
 	}
+	/* The upload is complete and in place; only the dally is left, which
+	 * may last seconds: say so now. */
+	if (x->state == TFTP_XS_DALLY && !s->logged)
+		log_end(s);
 	uint64_t deadline = tftp_xfer_deadline(x);
 	uint64_t now = server_now_ms();
 	/* A running engine always has a deadline; if it ever had none the
@@ -610,9 +616,11 @@ int session_start(struct server *srv, const struct session_request *req,
 			    file_size, &xc.opts);
 	xc.timeout_ms = cfg->timeout_s * 1000u;
 	xc.max_retries = cfg->retries;
-	/* Linger one timeout after the final ACK to repeat it if the client
-	 * sends the last block again. */
-	xc.dally_ms = req->is_write ? xc.timeout_ms : 0;
+	/* Linger after the final ACK to repeat it if the client sends the
+	 * last block again. Three timeouts: the client's retransmit timer is
+	 * its own (tftp-hpa's and atftp's are whole seconds), and a dally of
+	 * just one timeout ends a moment before their repeat arrives. */
+	xc.dally_ms = req->is_write ? 3u * xc.timeout_ms : 0;
 	xc.max_bytes = req->is_write ? cfg->max_upload : 0;
 	xc.log = &srv->log;
 	struct tftp_xfer_io io = {

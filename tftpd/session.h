@@ -28,6 +28,7 @@ struct session {
 	socklen_t peerlen;
 
 	int is_write;
+	int logged;                   /* its one log line is out */
 	int file_fd;                  /* RRQ: the file */
 	uint64_t file_size;           /* RRQ: its size when opened */
 	struct fsupload up;           /* WRQ: the upload */

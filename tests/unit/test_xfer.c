@@ -731,6 +731,45 @@ static long bad_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 	return -1;
 }
 
+/* A lost final ACK: the repeated last block is ACKed again and the dally
+ * starts over (the new ACK may be lost too), at most max_retries times. */
+START_TEST(dally_restarts_on_repeated_final_block)
+{
+	struct capture c = {.src = NULL, .srclen = 0};
+	struct tftp_xfer x;
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_OCTET,
+		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 2,
+		.dally_ms = 3000,
+	};
+	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write, NULL};
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);
+	uint8_t data[4 + 3];
+	size_t n = tftp_build_data(data, sizeof(data), 1,
+				   (const uint8_t *)"end", 3);
+	tftp_xfer_input(&x, data, n, 10);
+	ck_assert_int_eq(x.state, TFTP_XS_DALLY);
+	ck_assert_uint_eq(c.n, 2); /* ACK 0, ACK 1 */
+	tftp_xfer_tick(&x, 3009);
+	ck_assert_int_eq(x.state, TFTP_XS_DALLY);
+	/* Repeats at 2.9 s and 5.8 s: each ACKed, each extends the dally. */
+	tftp_xfer_input(&x, data, n, 2900);
+	tftp_xfer_input(&x, data, n, 5800);
+	ck_assert_uint_eq(c.n, 4);
+	ck_assert_mem_eq(c.pkts[3], "\0\4\0\1", 4);
+	tftp_xfer_tick(&x, 8799);
+	ck_assert_int_eq(x.state, TFTP_XS_DALLY);
+	/* The third repeat is past max_retries: ACKed, but no longer kept. */
+	tftp_xfer_input(&x, data, n, 8700);
+	ck_assert_uint_eq(c.n, 5);
+	tftp_xfer_tick(&x, 8800);
+	ck_assert_int_eq(x.state, TFTP_XS_DONE);
+	ck_assert_uint_eq(x.stats.duplicates, 3);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
 START_TEST(io_error_message_is_sent)
 {
 	static const uint8_t want_w[] = "\0\5\0\3Disk full";
@@ -823,6 +862,7 @@ static Suite *xfer_suite(void)
 	tc = tcase_create("behaviour");
 	tcase_add_test(tc, send_file_same_packets);
 	tcase_add_test(tc, duplicate_ack_sends_nothing);
+	tcase_add_test(tc, dally_restarts_on_repeated_final_block);
 	tcase_add_test(tc, amplification_guard);
 	tcase_add_test(tc, retransmit_backoff_and_giveup);
 	tcase_add_test(tc, peer_error_fails_transfer);

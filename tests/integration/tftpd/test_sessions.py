@@ -226,8 +226,8 @@ class PortRange(unittest.TestCase):
                 self.assertTrue(lo <= res.tid <= hi, "TID %d outside %d:%d" % (res.tid, lo, hi))
                 seen.add(res.tid)
             self.assertGreater(len(seen), 1)  # spread over the range
-            # The last upload dallies one timeout (1 s) on its port.
-            time.sleep(scaled(1.5))
+            # The last upload dallies three timeouts (3 s) on its port.
+            time.sleep(scaled(3.5))
             # Every port of the range taken: the next request is turned away.
             held = Held(srv, 3)
             try:

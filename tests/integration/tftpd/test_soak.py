@@ -95,8 +95,8 @@ def one(srv, i):
 
 class Soak(unittest.TestCase):
     def settle(self, srv):
-        """Wait until no transfer is left (uploads dally one timeout)."""
-        time.sleep(scaled(1.3))
+        """Wait until no transfer is left (uploads dally three timeouts)."""
+        time.sleep(scaled(3.3))
 
     def crowd(self, srv, pid, nfds):
         """200 downloads at once, held open, then abandoned with an
