@@ -625,6 +625,14 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 		tftp_logf(&srv->log, TFTP_LOG_ERR, "cannot set up signals");
 		return -1;
 	}
+	/* A worker starts with these blocked (workers.c) so that a stop the
+	 * supervisor passes on before this point waits instead of killing
+	 * it; from here on the loop handles them. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 	return 0;
 }
 

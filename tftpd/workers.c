@@ -20,17 +20,23 @@ static void signal_all(const pid_t *pids, unsigned n, int sig)
 			(void)kill(pids[i], sig);
 }
 
-/* In a new worker: undo the supervisor's signal mask and make sure the
- * worker does not outlive it. Its own process group keeps a terminal's ^C
- * away: only the supervisor gets it and passes it on, once (a worker takes
- * a second signal as "abort now"). */
+/* In a new worker: undo the supervisor's signal mask, except SIGTERM and
+ * SIGINT, which stay blocked (pending if they come) until the server has
+ * its handlers in place (server.c unblocks them): a stop passed on by the
+ * supervisor in between must not kill the worker, which would then not
+ * exit 0. Make sure the worker does not outlive the supervisor. Its own
+ * process group keeps a terminal's ^C away: only the supervisor gets it
+ * and passes it on, once (a worker takes a second signal as "abort now"). */
 static void become_worker(pid_t supervisor, const sigset_t *old)
 {
 	(void)setpgid(0, 0);
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != supervisor)
 		_exit(1); /* the supervisor died before the line above */
-	sigprocmask(SIG_SETMASK, old, NULL);
+	sigset_t mask = *old;
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 }
 
 /* Reap every exited worker; returns how many are left. *failed is set if
