@@ -9,7 +9,8 @@ The script sets up build-bench (meson, --buildtype=release) if it does
 not exist and runs ninja in it first. Everything runs on 127.0.0.1 with
 the files on tmpfs (/dev/shm), so the disk is out of the picture. In
 every round the implementations take turns (ours, tftp-hpa, atftpd, ours,
-...), and each round also measures the loopback itself with bench/udpraw,
+...; each round starts with the next one, so none always goes first), and
+each round also measures the loopback itself with bench/udpraw,
 so every figure is shown as a share of what the machine can do in the
 same run. Medians over the rounds are
 printed and written to bench/results/YYYY-MM-DD-HHMM.txt.
@@ -294,6 +295,12 @@ class Atftp(Impl):
 
 # ---- the run --------------------------------------------------------------
 
+def rotate(seq, n):
+    """seq starting at its element n (mod its length)."""
+    n %= len(seq)
+    return list(seq[n:]) + list(seq[:n])
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -547,9 +554,15 @@ class Bench:
         self.prepare()
         self.start_servers()
         try:
+            impls0, bulk0 = self.impls, bulk
             for rnd in range(a.rounds):
                 self.say("round %d/%d" % (rnd + 1, a.rounds))
                 self.raw()
+                # Each round starts with another implementation, so none
+                # always runs first (right after the raw blast, or after
+                # another's 1 GiB file was freed).
+                self.impls = rotate(impls0, rnd)
+                bulk = rotate(bulk0, rnd)
                 if "1" in a.scenarios:
                     for impl in self.impls:
                         self.download("1", impl, impl.get_plain, "s1.bin",
@@ -578,6 +591,7 @@ class Bench:
                                        cpu=True)
         finally:
             self.stop_servers()
+        self.impls, bulk = impls0, bulk0
         if "5" in a.scenarios:
             for impl in self.impls:
                 self.slow_memory(impl)
