@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from tftptest import ERROR, Endpoint, ServerRoot, free_udp_port, pack_rrq, scaled
+from tftptest import ServerRoot, free_udp_port, probe_server, scaled
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -82,18 +82,15 @@ class PeerServer(ServerRoot):
         self.proc = None
         self.port = None
         self._log = None
+        self._probe_ep = None
 
     def argv(self, port):
         raise NotImplementedError
 
     def _answers(self, deadline):
-        with Endpoint(self.host) as e:
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                e.send(pack_rrq(self.PROBE), self.port)
-                p = e.recv(0.2)
-                if p is not None and p.op == ERROR:
-                    return True
-        return False
+        self._probe_ep = probe_server(self.host, self.port, self.proc,
+                                      self.PROBE, deadline, 0.2)
+        return self._probe_ep is not None
 
     def start(self):
         for _ in range(5):
@@ -122,6 +119,9 @@ class PeerServer(ServerRoot):
                     self.proc.kill()
                     self.proc.wait(scaled(5))
             self.proc = None
+        if self._probe_ep is not None:
+            self._probe_ep.close()
+            self._probe_ep = None
 
     def cleanup(self):
         self.stop()

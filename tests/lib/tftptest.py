@@ -232,6 +232,22 @@ class Endpoint:
         return out
 
 
+def probe_server(host, port, proc, name, deadline, interval):
+    """Send RRQs for a missing file until the server answers with an
+    ERROR. Returns the Endpoint, still open: a slow starter answers every
+    queued probe, and the late answers must land on this socket, not on
+    one a test opens next (the kernel may give it the same port). The
+    caller closes it when the server is stopped. None if no answer."""
+    e = Endpoint(host)
+    while time.monotonic() < deadline and proc.poll() is None:
+        e.send(pack_rrq(name), port)
+        p = e.recv(interval)
+        if p is not None and p.op == ERROR:
+            return e
+    e.close()
+    return None
+
+
 # ---- the pure-Python client ---------------------------------------------------
 
 class Result:
@@ -483,6 +499,7 @@ class TftpdServer(ServerRoot):
         self.port = None
         self._logf = None
         self._logpath = None
+        self._probe_ep = None
 
     def temp_files(self):
         """Leftover temporary upload files anywhere under the root."""
@@ -503,15 +520,9 @@ class TftpdServer(ServerRoot):
         return WRAPPER + argv + self.args
 
     def _probe(self, deadline):
-        with Endpoint(self.host) as e:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    return False
-                e.send(pack_rrq(self.PROBE), self.port)
-                p = e.recv(0.1)
-                if p is not None and p.op == ERROR:
-                    return True
-        return False
+        self._probe_ep = probe_server(self.host, self.port, self.proc,
+                                      self.PROBE, deadline, 0.1)
+        return self._probe_ep is not None
 
     def start(self):
         if self.root is None:
@@ -587,6 +598,7 @@ class TftpdServer(ServerRoot):
                 self.proc.kill()
                 self.proc.wait(scaled(10))
                 rc = "hung after signal %d" % sig
+        self._close_probe()
         self._logf.close()
         text = self.log()
         os.unlink(self._logpath)
@@ -604,7 +616,13 @@ class TftpdServer(ServerRoot):
         finally:
             self.cleanup()
 
+    def _close_probe(self):
+        if self._probe_ep is not None:
+            self._probe_ep.close()
+            self._probe_ep = None
+
     def cleanup(self):
+        self._close_probe()
         if self.own_root and self.root:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -66,7 +66,7 @@ class Signals(unittest.TestCase):
                     with Endpoint() as e:
                         e.send(pack_wrq("up.bin"), srv.port)
                         p = e.recv(3)
-                        self.assertEqual((p.op, p.block), (ACK, 0))
+                        self.assertEqual((p.op, p.block), (ACK, 0), p.raw)
                         tid = p.port
                         for b in (1, 2):
                             e.send(pack_data(b, b"u" * 512), tid)
