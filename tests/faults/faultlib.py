@@ -148,6 +148,23 @@ def wait_until(pred, timeout, step=0.02):
     return pred()
 
 
+def uploaded(srv, name, size):
+    """The content of an upload to srv, once name has all size bytes
+    (servers that write in place may still be storing the last block when
+    the client exits); AssertionError if it never does, or if anything
+    else is left in the root."""
+    path = srv.path(name)
+    if not wait_until(lambda: os.path.exists(path) and
+                      os.path.getsize(path) == size, 5):
+        raise AssertionError("%s: %s bytes, not %d" % (
+            name, os.path.getsize(path) if os.path.exists(path) else "no", size))
+    time.sleep(0.1)
+    listing = sorted(os.listdir(srv.root))
+    if listing != [name]:
+        raise AssertionError("root holds %r, not only %r" % (listing, name))
+    return srv.read(name)
+
+
 def leftovers(directory, final_name):
     """Names in directory other than final_name's absence check: hidden
     temp files and the final name itself."""

@@ -90,20 +90,14 @@ class ClientUnderLoss(unittest.TestCase):
                 with open(local, "rb") as f:
                     got = f.read()
             else:
-                # the peers write in place: wait for the last block to land
-                self.assertTrue(F.wait_until(
-                    lambda: os.path.exists(srv.path("f.bin")) and
-                    os.path.getsize(srv.path("f.bin")) == size, 5))
-                time.sleep(0.1)
-                got = srv.read("f.bin")
-                self.assertEqual(sorted(os.listdir(srv.root)), ["f.bin"])
+                got = F.uploaded(srv, "f.bin", size)
             self.assertEqual(len(got), size)
             self.assertTrue(got == data, "content differs")
         F.note(self.id(), what, r.final, took)
         self.assertGreater(r.final["c2s"]["dropped"] + r.final["s2c"]["dropped"], 0)
 
 
-def add(kind, op, loss, window, blksize, seed, bound, name_loss=None):
+def add(kind, op, loss, window, blksize, seed, bound):
     setattr(ClientUnderLoss, "test_%s_%s_loss%d_w%d" % (kind, op, loss, window),
             lambda self: self.case(kind, op, loss, window, blksize, seed, bound))
 

@@ -82,12 +82,7 @@ class Wrap(unittest.TestCase):
                 with open(self.local, "rb") as f:
                     got = f.read()
             else:
-                self.assertTrue(F.wait_until(
-                    lambda: os.path.exists(srv.path("w.bin")) and
-                    os.path.getsize(srv.path("w.bin")) == SIZE, 5))
-                time.sleep(0.1)
-                got = srv.read("w.bin")
-                self.assertEqual(sorted(os.listdir(srv.root)), ["w.bin"])
+                got = F.uploaded(srv, "w.bin", SIZE)
         self.check(r, op, data, got, took, "%s %d%% %d blocks" % (op, loss, BLOCKS),
                    bound)
 
