@@ -379,15 +379,16 @@ static int store(struct tftp_xfer *x, const uint8_t *data, size_t len,
 	return 0;
 }
 
-/* A netascii stream may end on a lone CR the decoder held back. */
+/* The end of the data: a netascii stream may end on a lone CR the
+ * decoder held back, and the host may hold writes back. */
 static int store_final(struct tftp_xfer *x, uint64_t now)
 {
-	if (x->cfg.mode != TFTP_MODE_NETASCII)
-		return 0;
-	size_t n = tftp_nascii_dec_finish(&x->dec, x->scratch);
-	if (n == 0)
-		return 0;
-	if (x->io.write(x->io.ctx, x->file_off, x->scratch, n, &x->err) < 0) {
+	size_t n = x->cfg.mode == TFTP_MODE_NETASCII
+			   ? tftp_nascii_dec_finish(&x->dec, x->scratch)
+			   : 0;
+	if ((n && x->io.write(x->io.ctx, x->file_off, x->scratch, n,
+			      &x->err) < 0) ||
+	    (x->io.flush && x->io.flush(x->io.ctx, &x->err) < 0)) {
 		fail_send(x, x->err.code, x->err.msg, now);
 		return -1;
 	}

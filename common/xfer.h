@@ -60,6 +60,10 @@ struct tftp_xfer_io {
 	 * byte once. Returns 0, or -1 with *err filled (e.g. code 3 disk full). */
 	int (*write)(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
 		     struct tftp_err *err);
+	/* Optional, receiver: the last block is in and written, its ACK is
+	 * about to leave: write out anything held back. Returns 0, or -1
+	 * with *err filled (the ERROR then goes instead of the ACK). */
+	int (*flush)(void *ctx, struct tftp_err *err);
 	/* Optional, octet sender: send one DATA packet made of the 4-byte
 	 * header hdr and the file's bytes at off (up to len) straight from the
 	 * file (e.g. sendfile), in place of read + send, so the bytes need not

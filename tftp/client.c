@@ -36,6 +36,10 @@
 #endif
 /* ERROR 5 replies to strangers per second. */
 #define STRANGER_BUDGET 16u
+/* Downloads: blocks smaller than WBUF_SMALL are gathered and written
+ * WBUF_BYTES at a time. */
+#define WBUF_BYTES (64u << 10)
+#define WBUF_SMALL (8u << 10)
 
 /* The local side of a transfer. */
 struct local_file {
@@ -54,6 +58,9 @@ struct local_file {
 	int eof;
 	int failed;           /* an I/O callback failed */
 	int err;              /* its errno */
+	/* get: received data not yet written (see io_write) */
+	uint8_t *wbuf;
+	size_t wlen;
 };
 
 struct client {
@@ -188,23 +195,61 @@ static void local_err(struct local_file *lf, int e, struct tftp_err *err)
 	}
 }
 
-/* The engine writes each byte once, in order: a plain write() straight
- * from the received datagram works for files, pipes and terminals. */
-static int io_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
-		    struct tftp_err *err)
+static int write_all(struct local_file *lf, const uint8_t *buf, size_t len)
 {
-	struct client *c = ctx;
-	(void)off;
 	while (len) {
-		ssize_t n = write(c->lf.fd, buf, len);
+		ssize_t n = write(lf->fd, buf, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			local_err(&c->lf, errno, err);
 			return -1;
 		}
 		buf += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int flush_writes(struct local_file *lf)
+{
+	size_t n = lf->wlen;
+	lf->wlen = 0;
+	return write_all(lf, lf->wbuf, n);
+}
+
+/* The engine writes each byte once, in order: a plain write() works for
+ * files, pipes and terminals. Small blocks are gathered first (in
+ * lockstep at 512 bytes a write() per block costs as much as the
+ * receive); the engine calls io_flush before the final ACK, so a failed
+ * write still reaches the server as an ERROR. */
+static int io_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		    struct tftp_err *err)
+{
+	struct client *c = ctx;
+	struct local_file *lf = &c->lf;
+	(void)off;
+	int rc = 0;
+	if (lf->wbuf && len < WBUF_SMALL) {
+		if (lf->wlen + len > WBUF_BYTES)
+			rc = flush_writes(lf);
+		memcpy(lf->wbuf + lf->wlen, buf, len);
+		lf->wlen += len;
+	} else {
+		rc = lf->wlen ? flush_writes(lf) : 0;
+		if (rc == 0)
+			rc = write_all(lf, buf, len);
+	}
+	if (rc < 0)
+		local_err(lf, errno, err);
+	return rc;
+}
+
+static int io_flush(void *ctx, struct tftp_err *err)
+{
+	struct client *c = ctx;
+	if (c->lf.wlen && flush_writes(&c->lf) < 0) {
+		local_err(&c->lf, errno, err);
+		return -1;
 	}
 	return 0;
 }
@@ -572,9 +617,9 @@ static int receive_batch(struct client *c, uint64_t *now)
 	return n;
 }
 
-/* Before sleeping, watch the socket this long: the answer to what we
- * just sent usually comes sooner than a sleeping CPU can be woken for it
- * (on a virtual machine that alone can be 100 us, many times the round
+/* Before sleeping, keep trying to receive this long: the answer to what
+ * we just sent usually comes sooner than a sleeping CPU can be woken for
+ * it (on a virtual machine that alone can be 100 us, many times the round
  * trip), and lockstep transfers pay it for every block. */
 #define SPIN_NS 200000
 
@@ -585,18 +630,20 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Returns the poll events if a datagram (or an error) is waiting, 0 if
- * none came in time. */
-static short spin_input(const struct client *c)
+/* Take what is queued; if nothing is, try again for up to SPIN_NS (not
+ * past the engine's deadline). Spinning on the receive itself rather
+ * than on poll() saves a system call per datagram. Returns the count. */
+static int spin_receive(struct client *c, uint64_t *now)
 {
-	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 	uint64_t end = now_ns() + SPIN_NS;
-	do {
-		if (poll(&pfd, 1, 0) > 0)
-			return pfd.revents ? pfd.revents : POLLIN;
+	for (;;) {
+		int got = receive_batch(c, now);
+		if (got || c->refused || *c->a->stop)
+			return got;
+		if (now_ns() >= end || now_ms() >= tftp_xfer_deadline(&c->x))
+			return 0;
 		sched_yield(); /* the peer may be waiting for this CPU */
-	} while (now_ns() < end && !*c->a->stop);
-	return 0;
+	}
 }
 
 /* Sleep until a datagram, the engine's deadline, or the next progress
@@ -610,12 +657,6 @@ static void wait_input(struct client *c, uint64_t now)
 	if (wait > 60000u)
 		wait = 60000u;
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-	short ready = wait > 0 ? spin_input(c) : 0;
-	if (ready) {
-		if (ready & POLLERR)
-			drain_errors(c);
-		return;
-	}
 	if (poll(&pfd, 1, (int)wait) > 0 && (pfd.revents & POLLERR))
 		drain_errors(c);
 }
@@ -637,12 +678,10 @@ static void run_engine(struct client *c)
 		}
 		if (c->refused)
 			break;
-		/* Lockstep: what we just answered is all there was, so wait
-		 * (spinning first) rather than read again for EAGAIN. */
-		int got = receive_batch(c, &now);
-		if (got == 0 || (x->window <= 1 && !tftp_xfer_finished(x))) {
-			if (c->refused)
-				break;
+		int got = spin_receive(c, &now);
+		if (c->refused)
+			break;
+		if (got == 0) {
 			now = now_ms();
 			if (now >= tftp_xfer_deadline(x))
 				tftp_xfer_tick(x, now);
@@ -845,6 +884,7 @@ static void close_local(struct client *c)
 	free(lf->tmp_path);
 	free(lf->final_path);
 	free(lf->ring);
+	free(lf->wbuf);
 }
 
 /* ---- one attempt, the fallback, the outcome ------------------------------ */
@@ -879,7 +919,13 @@ static int setup_xfer(struct client *c, const struct tftp_opts *req)
 	xc.log = &c->log;
 	struct tftp_xfer_io io = {
 		.ctx = c, .send = io_send, .read = io_read, .write = io_write,
+		.flush = io_flush,
 	};
+	c->lf.wlen = 0;
+	if (!a->is_put && !c->lf.wbuf && !(c->lf.wbuf = malloc(WBUF_BYTES))) {
+		errf("cannot set up the transfer (out of memory?)");
+		return -1;
+	}
 	if (tftp_xfer_init(&c->x, &xc, &io) < 0) {
 		errf("cannot set up the transfer (out of memory?)");
 		return -1;

@@ -161,7 +161,8 @@ static void create_server(struct sim *s, const uint8_t *req, size_t len)
 	cfg.opts = acc;
 	cfg.timeout_ms = 1000;
 	cfg.dally_ms = 0;
-	struct tftp_xfer_io io = {s, srv_send, file_read, file_write, NULL};
+	struct tftp_xfer_io io = {.ctx = s, .send = srv_send,
+				  .read = file_read, .write = file_write};
 	FUZZ_CHECK(tftp_xfer_init(&s->srv.x, &cfg, &io) == 0, "server init");
 	s->srv.up = 1;
 	s->server_created = 1;
@@ -240,7 +241,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		cfg.opts.tsize = 0;
 
-	struct tftp_xfer_io io = {s, cli_send, file_read, file_write, NULL};
+	struct tftp_xfer_io io = {.ctx = s, .send = cli_send,
+				  .read = file_read, .write = file_write};
 	FUZZ_CHECK(tftp_xfer_init(&s->cli.x, &cfg, &io) == 0, "client init");
 	s->cli.up = 1;
 	s->now = 1000;

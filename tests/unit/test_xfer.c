@@ -466,7 +466,8 @@ static void server_sender(struct tftp_xfer *x, struct capture *c,
 	};
 	if (acc)
 		cfg.opts = *acc;
-	struct tftp_xfer_io io = {c, cap_send, cap_read, cap_write, NULL};
+	struct tftp_xfer_io io = {.ctx = c, .send = cap_send,
+				  .read = cap_read, .write = cap_write};
 	ck_assert_int_eq(tftp_xfer_init(x, &cfg, &io), 0);
 }
 
@@ -647,7 +648,8 @@ START_TEST(client_rejects_bad_oack)
 		.mode = TFTP_MODE_OCTET, .filename = "f",
 		.opts = ask_opts(1024, 0, 0),
 	};
-	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write, NULL};
+	struct tftp_xfer_io io = {.ctx = &c, .send = cap_send,
+				  .read = cap_read, .write = cap_write};
 	struct tftp_xfer x;
 	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
 	tftp_xfer_start(&x, 0);
@@ -672,7 +674,8 @@ START_TEST(client_error_on_request_flagged)
 		.mode = TFTP_MODE_OCTET, .filename = "f",
 		.opts = ask_opts(1024, 0, 0),
 	};
-	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write, NULL};
+	struct tftp_xfer_io io = {.ctx = &c, .send = cap_send,
+				  .read = cap_read, .write = cap_write};
 	struct tftp_xfer x;
 	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
 	tftp_xfer_start(&x, 0);
@@ -742,7 +745,8 @@ START_TEST(dally_restarts_on_repeated_final_block)
 		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 2,
 		.dally_ms = 3000,
 	};
-	struct tftp_xfer_io io = {&c, cap_send, cap_read, cap_write, NULL};
+	struct tftp_xfer_io io = {.ctx = &c, .send = cap_send,
+				  .read = cap_read, .write = cap_write};
 	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
 	tftp_xfer_start(&x, 0);
 	uint8_t data[4 + 3];
@@ -780,7 +784,8 @@ START_TEST(io_error_message_is_sent)
 		.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_OCTET,
 		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
 	};
-	struct tftp_xfer_io io = {&c, cap_send, cap_read, full_write, NULL};
+	struct tftp_xfer_io io = {.ctx = &c, .send = cap_send,
+				  .read = cap_read, .write = full_write};
 	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
 	tftp_xfer_start(&x, 0);
 	uint8_t data[4 + 10];
@@ -805,6 +810,70 @@ START_TEST(io_error_message_is_sent)
 	ck_assert_uint_eq(c.lens[0], sizeof(want_r));
 	ck_assert_mem_eq(c.pkts[0], want_r, sizeof(want_r));
 	tftp_xfer_free(&x);
+}
+END_TEST
+
+/* The receiver's flush hook runs once, when the last block is in (also an
+ * empty one, which writes nothing), before its ACK; if it fails, the
+ * ERROR goes instead of the ACK. */
+struct flushcap {
+	struct capture c; /* first: cap_send takes the same pointer */
+	unsigned calls;
+	size_t sent_before;
+	int fail;
+};
+
+static int cap_flush(void *ctx, struct tftp_err *err)
+{
+	struct flushcap *f = ctx;
+	f->calls++;
+	f->sent_before = f->c.n;
+	if (!f->fail)
+		return 0;
+	err->code = TFTP_ERR_NOSPACE;
+	snprintf(err->msg, sizeof(err->msg), "Disk full");
+	return -1;
+}
+
+START_TEST(flush_before_final_ack)
+{
+	static const uint8_t want_err[] = "\0\5\0\3Disk full";
+	uint8_t block[512] = {0};
+	uint8_t pkt[4 + sizeof(block)];
+	for (int fail = 0; fail < 2; fail++) {
+		struct flushcap f;
+		memset(&f, 0, sizeof(f));
+		f.fail = fail;
+		struct tftp_xfer x;
+		struct tftp_xfer_config cfg = {
+			.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_OCTET,
+			.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
+		};
+		struct tftp_xfer_io io = {.ctx = &f, .send = cap_send,
+					  .read = cap_read, .write = cap_write,
+					  .flush = cap_flush};
+		ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+		tftp_xfer_start(&x, 0);
+		size_t n = tftp_build_data(pkt, sizeof(pkt), 1, block, sizeof(block));
+		tftp_xfer_input(&x, pkt, n, 1);
+		ck_assert_uint_eq(f.calls, 0);
+		ck_assert_uint_eq(f.c.n, 2); /* ACK 0, ACK 1 */
+		n = tftp_build_data(pkt, sizeof(pkt), 2, block, 0);
+		tftp_xfer_input(&x, pkt, n, 2);
+		ck_assert_uint_eq(f.calls, 1);
+		ck_assert_uint_eq(f.sent_before, 2);
+		ck_assert_uint_eq(f.c.n, 3);
+		if (fail) {
+			ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+			ck_assert_uint_eq(f.c.lens[2], sizeof(want_err));
+			ck_assert_mem_eq(f.c.pkts[2], want_err, sizeof(want_err));
+		} else {
+			ck_assert_int_eq(x.state, TFTP_XS_DONE);
+			ck_assert_uint_eq(f.c.lens[2], 4);
+			ck_assert_mem_eq(f.c.pkts[2], "\0\4\0\2", 4);
+		}
+		tftp_xfer_free(&x);
+	}
 }
 END_TEST
 
@@ -870,6 +939,7 @@ static Suite *xfer_suite(void)
 	tcase_add_test(tc, client_error_on_request_flagged);
 	tcase_add_test(tc, upload_limit_error3);
 	tcase_add_test(tc, io_error_message_is_sent);
+	tcase_add_test(tc, flush_before_final_ack);
 	suite_add_tcase(s, tc);
 	return s;
 }
