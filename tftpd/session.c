@@ -23,6 +23,9 @@
 /* DATA packets up to this size are batched; a larger one is sent at once
  * (batching it would cost a copy and save only a system call). */
 #define BATCH_SEG_MAX 16384u
+/* RRQ: read-ahead size, and the largest block served from it. */
+#define RA_BYTES 8192u
+#define RA_BLOCK_MAX 2048u
 
 /* Datagrams handled per wake-up before other sessions get their turn. */
 #define RECV_BATCH 64
@@ -196,16 +199,13 @@ static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 	return raw_send(s, pkt, len);
 }
 
-static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+/* pread until len bytes or end of file. */
+static long read_at(int fd, uint8_t *buf, size_t len, uint64_t off,
 		    struct tftp_err *err)
 {
-	struct session *s = ctx;
 	size_t got = 0;
-	/* The engine wants a short count only at end of file. pread from the
-	 * page cache; a regular file never makes this wait on the network. */
 	while (got < len) {
-		ssize_t n = pread(s->file_fd, buf + got, len - got,
-				  (off_t)(off + got));
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -218,6 +218,32 @@ static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 		got += (size_t)n;
 	}
 	return (long)got;
+}
+
+/* The engine wants a short count only at end of file. Reads come from
+ * the page cache with pread, so a regular file never makes the loop wait.
+ * Small blocks are served from a read-ahead of RA_BYTES: in lockstep at
+ * 512 bytes a pread per block cost as much as the receive or the send. */
+static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		    struct tftp_err *err)
+{
+	struct session *s = ctx;
+	if (!s->ra || len > RA_BYTES)
+		return read_at(s->file_fd, buf, len, off, err);
+	if (off < s->ra_off || off + len > s->ra_off + s->ra_len) {
+		/* A miss (or the end of what was read). Past the end of
+		 * a short read-ahead is end of file only if a new read says
+		 * so: the file may have grown. */
+		long n = read_at(s->file_fd, s->ra, RA_BYTES, off, err);
+		if (n < 0)
+			return -1;
+		s->ra_off = off;
+		s->ra_len = (size_t)n;
+	}
+	size_t have = (size_t)(s->ra_off + s->ra_len - off);
+	size_t n = have < len ? have : len;
+	memcpy(buf, s->ra + (off - s->ra_off), n);
+	return (long)n;
 }
 
 /* Large octet blocks leave without passing through our memory: the
@@ -338,6 +364,7 @@ static void session_free(struct session *s)
 		close(s->fd);
 	if (s->file_fd >= 0)
 		close(s->file_fd);
+	free(s->ra);
 	fsroot_upload_discard(&s->up);
 	tftp_xfer_free(&s->x);
 	free(s);
@@ -443,11 +470,12 @@ static void stranger(struct session *s, const struct sockaddr *from,
 			  s->peer_str, tftp_sockaddr_str(from, who, sizeof(who)));
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+/* Read and handle what is queued on the transfer socket (up to a batch).
+ * Returns 1 if the session ended (it is freed), else 0. */
+static int read_queued(struct session *s)
 {
-	struct session *s = arg;
+	int fd = s->fd;
 	uint8_t *buf = s->srv->buf;
-	(void)what;
 	for (int i = 0; i < RECV_BATCH; i++) {
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
@@ -490,13 +518,26 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		tftp_xfer_input(&s->x, buf, (size_t)n, now);
 		s->final_pending = 0;
 		if (session_after(s))
-			return;
+			return 1;
 		/* Lockstep: the peer waits for our answer, so nothing else is
 		 * queued; skip the read that would only say EAGAIN (epoll
 		 * reports a stray datagram again, level-triggered). */
 		if (s->x.window <= 1)
-			return;
+			return 0;
 	}
+	return 0;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	read_queued(arg);
+}
+
+int session_poll(struct session *s)
+{
+	return read_queued(s);
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -650,6 +691,9 @@ int session_start(struct server *srv, const struct session_request *req,
 	    blk > BATCH_SEG_MAX && blk % 2u == 0 &&
 	    !tftp_sockaddr_is_loopback(req->peer))
 		io.send_file = io_send_file;
+	/* Without it (out of memory) every block is read by itself. */
+	if (!req->is_write && blk <= RA_BLOCK_MAX)
+		s->ra = malloc(RA_BYTES);
 	if (tftp_xfer_init(&s->x, &xc, &io) < 0) {
 		errno_err(ENOMEM, err, "");
 		goto fail;

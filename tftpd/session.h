@@ -31,6 +31,10 @@ struct session {
 	int logged;                   /* its one log line is out */
 	int file_fd;                  /* RRQ: the file */
 	uint64_t file_size;           /* RRQ: its size when opened */
+	/* RRQ with small blocks: the file read ahead, [ra_off, +ra_len) */
+	uint8_t *ra;
+	uint64_t ra_off;
+	size_t ra_len;
 	struct fsupload up;           /* WRQ: the upload */
 
 	/* WRQ: the DATA being fed to the engine is the final block in order;
@@ -74,5 +78,9 @@ int session_start(struct server *srv, const struct session_request *req,
 /* End a session now: a running transfer gets ERROR 0 with why (NULL: the
  * default message); a dallying upload, already complete, just ends. */
 void session_abort(struct session *s, const char *why);
+/* Read what is queued on the transfer socket now, as its read event
+ * would (the server's spin calls it without asking epoll first).
+ * Returns 1 if the session ended and is freed, else 0. */
+int session_poll(struct session *s);
 
 #endif
