@@ -152,12 +152,16 @@ class ClientErrors(unittest.TestCase):
 
         with TftpdServer() as srv:
             srv.write("big.bin", pattern(200000, seed=16))
+            # Small blocks are gathered before they are written: here
+            # the one write that fails is the flush of the last block.
+            srv.write("last.bin", pattern(50100, seed=17))
             out = self.local("big.bin")
             with open(out, "wb") as f:
                 f.write(b"existing")
-            for opts in ([], ["-T"]):
-                with self.subTest(opts=opts):
-                    p = subprocess.run(tftp_argv("get", *opts, hostport(srv), "big.bin", out),
+            cases = [("big.bin", []), ("big.bin", ["-T"]), ("last.bin", ["-b", "512"])]
+            for name, opts in cases:
+                with self.subTest(name=name, opts=opts):
+                    p = subprocess.run(tftp_argv("get", *opts, hostport(srv), name, out),
                                        stdin=subprocess.DEVNULL, capture_output=True,
                                        timeout=scaled(30), preexec_fn=limit)
                     err = p.stderr.decode()
@@ -168,8 +172,9 @@ class ClientErrors(unittest.TestCase):
                     with open(out, "rb") as f:
                         self.assertEqual(f.read(), b"existing")
             # The server was told why.
-            self.assertTrue(wait_for(lambda: srv.log().count("client sent ERROR 3") == 2),
+            self.assertTrue(wait_for(lambda: srv.log().count("client sent ERROR 3") == 3),
                             srv.log())
+            self.assertIn("RRQ last.bin octet: 50100 bytes", srv.log())
 
     # ---- fake servers ------------------------------------------------------
 
