@@ -656,26 +656,19 @@ void server_ready(struct server *srv)
 					: "component-walk confinement");
 }
 
-/* A peer that answers at once answers in microseconds, sooner than a
- * sleeping CPU wakes up for it (on a virtual machine that alone can take
- * 100 us, many round trips), and a lockstep transfer waits for its peer
- * after every packet. So while transfers run, the loop polls without
+/* A lockstep transfer waits for its peer after every packet, and a peer
+ * that answers at once answers in microseconds, sooner than a sleeping CPU
+ * wakes up for it (on a virtual machine that alone can take 100 us, many
+ * round trips). So while only a few transfers run, the loop polls without
  * sleeping until SPIN_US have passed without a datagram, and only then
- * sleeps. With a few transfers their sockets are read directly, so a
- * datagram costs its recvfrom alone and not an epoll_wait as well; the
- * loop itself (timers, new requests, signals) still runs at least every
- * SPIN_LOOP_US. With more, each turn is one non-blocking pass of the loop
- * (200 lockstep downloads at once: ~20% less time, as neither side has to
- * be woken for every datagram). Spinning pays only while answers come
- * quickly: after SPIN_MISSES spins in a row that saw nothing, the loop
- * goes straight to sleep for SPIN_SKIP wake-ups before it tries again
- * (1,000 slow clients ACKing every 200 ms would otherwise keep a core
- * busy), and an idle server never spins. */
+ * sleeps. With more transfers the loop is rarely idle anyway, and an idle
+ * server never spins. While spinning, the transfer sockets are read
+ * directly, so a datagram costs its recvfrom alone and not an epoll_wait
+ * as well; the loop itself (timers, new requests, signals) still runs at
+ * least every SPIN_LOOP_US. */
 #define SPIN_US 100u
 #define SPIN_LOOP_US 250u
-#define SPIN_MAX_DIRECT 4u
-#define SPIN_MISSES 3u
-#define SPIN_SKIP 64u
+#define SPIN_MAX_SESSIONS 4u
 
 static uint64_t now_us(void)
 {
@@ -692,31 +685,21 @@ static void poll_sessions(struct server *srv)
 	}
 }
 
-/* One turn of the spin: the loop without blocking, or (few transfers)
- * their sockets directly. Returns as event_base_loop does. */
-static int spin_turn(struct server *srv, uint64_t *looped)
-{
-	if (srv->nsessions <= SPIN_MAX_DIRECT &&
-	    now_us() - *looped < SPIN_LOOP_US) {
-		poll_sessions(srv);
-		return 0;
-	}
-	int rc = event_base_loop(srv->base, EVLOOP_NONBLOCK);
-	*looped = now_us();
-	return rc;
-}
-
 /* Returns -1 on a loop failure, 1 when the loop was told to stop. */
 static int spin(struct server *srv)
 {
-	uint64_t start = srv->activity, seen = start;
-	uint64_t last = now_us(), looped = last;
-	while (srv->nsessions > 0) {
-		if (spin_turn(srv, &looped) < 0)
-			return -1;
-		if (event_base_got_break(srv->base) ||
-		    event_base_got_exit(srv->base))
-			return 1;
+	uint64_t seen = srv->activity, last = now_us(), looped = last;
+	while (srv->nsessions > 0 && srv->nsessions <= SPIN_MAX_SESSIONS) {
+		if (now_us() - looped >= SPIN_LOOP_US) {
+			if (event_base_loop(srv->base, EVLOOP_NONBLOCK) < 0)
+				return -1;
+			if (event_base_got_break(srv->base) ||
+			    event_base_got_exit(srv->base))
+				return 1;
+			looped = now_us();
+		} else {
+			poll_sessions(srv);
+		}
 		uint64_t t = now_us();
 		if (srv->activity != seen) {
 			seen = srv->activity;
@@ -729,12 +712,6 @@ static int spin(struct server *srv)
 		 * let it run (on an idle one this returns at once). */
 		sched_yield();
 	}
-	if (srv->activity != start) {
-		srv->spin_misses = 0;
-	} else if (++srv->spin_misses >= SPIN_MISSES) {
-		srv->spin_misses = 0;
-		srv->spin_skip = SPIN_SKIP;
-	}
 	return 0;
 }
 
@@ -743,12 +720,8 @@ int server_run(struct server *srv)
 	for (;;) {
 		int rc = event_base_loop(srv->base, EVLOOP_ONCE);
 		if (rc == 0 && !event_base_got_break(srv->base) &&
-		    !event_base_got_exit(srv->base)) {
-			if (srv->spin_skip)
-				srv->spin_skip--;
-			else
-				rc = spin(srv);
-		}
+		    !event_base_got_exit(srv->base))
+			rc = spin(srv);
 		if (rc < 0) {
 			tftp_logf(&srv->log, TFTP_LOG_ERR, "event loop failed");
 			return -1;

@@ -96,8 +96,6 @@ struct server {
 	uint32_t hash_key;         /* random: chains cannot be aimed at */
 	uint32_t port_cursor;      /* next try in --port-range */
 	uint64_t activity;         /* datagrams from peers (for the spin) */
-	unsigned spin_misses;      /* spins in a row that saw no datagram */
-	unsigned spin_skip;        /* wake-ups left to sleep without spinning */
 
 	/* Every datagram is received into this one buffer (no allocation per
 	 * packet); one more byte than the largest valid packet so an
