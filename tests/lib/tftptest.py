@@ -168,12 +168,23 @@ class TftpError(AssertionError):
 
 # ---- a UDP endpoint -----------------------------------------------------------
 
+def process_loopback():
+    """An IPv4 loopback address of this process's own (127.A.B.C from the
+    pid; all of 127/8 is loopback). A socket bound there cannot be handed
+    a port some other test process just closed, so it never receives the
+    late datagrams (retransmissions, answers to probes) that another
+    test's server still sends to that port on 127.0.0.1."""
+    pid = os.getpid()
+    return "127.%d.%d.%d" % (64 | ((pid >> 16) & 63), (pid >> 8) & 255, pid & 255)
+
+
 class Endpoint:
-    """One UDP socket on loopback: one client TID."""
+    """One UDP socket on loopback: one client TID. It talks to host;
+    bind: the local address, if not host (e.g. process_loopback())."""
 
     packet_class = Packet  # what recv() parses datagrams with
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", bind=None):
         self.host = host
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_DGRAM)
@@ -186,7 +197,7 @@ class Endpoint:
                 break
             except OSError:
                 pass
-        self.sock.bind((host, 0))
+        self.sock.bind((bind or host, 0))
 
     @property
     def port(self):

@@ -29,7 +29,7 @@ import tftptest
 # What is the same as in the other suites comes from tests/lib/tftptest.py.
 from tftptest import (ACK, DATA, ERROR, OACK, OPNAMES, RRQ, WRQ,  # noqa: F401
                       SANITIZER_MARKS, UNDER_VALGRIND, WRAPPER, TftpError,
-                      free_udp_port, main, scaled)
+                      free_udp_port, main, process_loopback, scaled)
 
 SCALE = float(os.environ.get("SEC_TIME_SCALE", "10" if UNDER_VALGRIND else "1"))
 # scaled() and Endpoint.recv() read tftptest.SCALE: this suite's own setting.
@@ -94,7 +94,11 @@ class Client(tftptest.Endpoint):
     packet_class = Packet
 
     def __init__(self, family=socket.AF_INET, host="127.0.0.1"):
-        super().__init__(host)
+        # Requests come from this process's own loopback address: the
+        # security tests open thousands of sockets one after another, and
+        # one that got a port another test had just closed on 127.0.0.1
+        # would take that test's late packets for the server's answer.
+        super().__init__(host, bind=process_loopback() if host == "127.0.0.1" else None)
         if self.sock.family != family:
             raise ValueError("family %r does not match host %r" % (family, host))
 
