@@ -194,6 +194,8 @@ static int walk_open(int rootfd, const char *clean, int flags, mode_t mode)
 	}
 }
 
+#define RESOLVE_TRIES 16
+
 static int resolve(struct fsroot *r, const char *clean, int flags, mode_t mode)
 {
 	if (r->use_openat2) {
@@ -202,15 +204,21 @@ static int resolve(struct fsroot *r, const char *clean, int flags, mode_t mode)
 		how.flags = (uint64_t)(flags | O_CLOEXEC);
 		how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-		long fd;
-		do
+		long fd = -1;
+		/* EAGAIN: a rename somewhere raced the lookup and the kernel
+		 * asks to retry. Bounded: under a storm of renames (anyone on
+		 * the host may cause one) the walk below, which does not care,
+		 * answers instead of the loop spinning. */
+		for (int i = 0; i < RESOLVE_TRIES; i++) {
 			fd = syscall(SYS_openat2, r->dirfd, clean, &how,
 				     sizeof(how));
-		while (fd < 0 && errno == EAGAIN);
-		/* EAGAIN: a rename raced the lookup; the kernel asks to retry. */
-		if (fd >= 0 || errno != ENOSYS)
+			if (fd >= 0 || errno != EAGAIN)
+				break;
+		}
+		if (fd >= 0 || (errno != ENOSYS && errno != EAGAIN))
 			return (int)fd;
-		r->use_openat2 = 0; /* kernel older than 5.6 */
+		if (errno == ENOSYS)
+			r->use_openat2 = 0; /* kernel older than 5.6 */
 	}
 	return walk_open(r->dirfd, clean, flags, mode);
 }
