@@ -635,12 +635,16 @@ static uint64_t now_ns(void)
  * than on poll() saves a system call per datagram. Returns the count. */
 static int spin_receive(struct client *c, uint64_t *now)
 {
+	/* now_ms() reads the same clock in milliseconds. */
 	uint64_t end = now_ns() + SPIN_NS;
+	uint64_t deadline = tftp_xfer_deadline(&c->x);
+	if (deadline < end / 1000000u)
+		end = deadline * 1000000u;
 	for (;;) {
 		int got = receive_batch(c, now);
 		if (got || c->refused || *c->a->stop)
 			return got;
-		if (now_ns() >= end || now_ms() >= tftp_xfer_deadline(&c->x))
+		if (now_ns() >= end)
 			return 0;
 		sched_yield(); /* the peer may be waiting for this CPU */
 	}

@@ -688,19 +688,20 @@ static void poll_sessions(struct server *srv)
 /* Returns -1 on a loop failure, 1 when the loop was told to stop. */
 static int spin(struct server *srv)
 {
-	uint64_t seen = srv->activity, last = now_us(), looped = last;
+	/* t: the time at the end of the last turn (one clock read a turn) */
+	uint64_t seen = srv->activity, t = now_us(), last = t, looped = t;
 	while (srv->nsessions > 0 && srv->nsessions <= SPIN_MAX_SESSIONS) {
-		if (now_us() - looped >= SPIN_LOOP_US) {
+		if (t - looped >= SPIN_LOOP_US) {
 			if (event_base_loop(srv->base, EVLOOP_NONBLOCK) < 0)
 				return -1;
 			if (event_base_got_break(srv->base) ||
 			    event_base_got_exit(srv->base))
 				return 1;
-			looped = now_us();
+			looped = t;
 		} else {
 			poll_sessions(srv);
 		}
-		uint64_t t = now_us();
+		t = now_us();
 		if (srv->activity != seen) {
 			seen = srv->activity;
 			last = t;

@@ -470,9 +470,7 @@ static void stranger(struct session *s, const struct sockaddr *from,
 			  s->peer_str, tftp_sockaddr_str(from, who, sizeof(who)));
 }
 
-/* Read and handle what is queued on the transfer socket (up to a batch).
- * Returns 1 if the session ended (it is freed), else 0. */
-static int read_queued(struct session *s)
+int session_poll(struct session *s)
 {
 	int fd = s->fd;
 	uint8_t *buf = s->srv->buf;
@@ -532,12 +530,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	read_queued(arg);
-}
-
-int session_poll(struct session *s)
-{
-	return read_queued(s);
+	session_poll(arg);
 }
 
 /* ---- set-up ------------------------------------------------------------ */
