@@ -6,7 +6,8 @@
  *    a peer that repeats an option is confused and we do not guess which
  *    copy it meant.
  *  - Values are plain decimal (leading zeros allowed); anything else,
- *    including an empty value, drops the option.
+ *    including an empty value, drops the option. A blksize above 65464 is
+ *    read as 65464.
  *  - Caps of 0 in struct tftp_server_caps mean "the protocol limit", and
  *    caps are clamped to the protocol range, so a zeroed struct with
  *    allow_options = 1 accepts everything the RFCs allow.
@@ -64,12 +65,18 @@ int tftp_parse_decimal(struct tftp_slice s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* The value of one option if it is decimal and within the option's range. */
+/* The value of one option if it is decimal and within the option's range.
+ * A blksize above the protocol's largest is read as the largest: RFC 2348
+ * lets the server answer smaller, and a client asking 65535 gets 65464. */
 static int opt_value(const struct opt_def *d, struct tftp_slice v,
-		     uint64_t *out)
+		     uint64_t *out, int clamp)
 {
-	return tftp_parse_decimal(v, d->max, out) == 0 && *out >= d->min ? 0
-									 : -1;
+	uint64_t max = clamp && d->bit == TFTP_OPT_BLKSIZE ? UINT64_MAX : d->max;
+	if (tftp_parse_decimal(v, max, out) < 0 || *out < d->min)
+		return -1;
+	if (*out > d->max)
+		*out = d->max;
+	return 0;
 }
 
 static void opts_set(struct tftp_opts *o, unsigned bit, uint64_t v)
@@ -102,7 +109,7 @@ void tftp_opts_from_packet(const struct tftp_packet *p, struct tftp_opts *out)
 		if (!d || (seen & d->bit))
 			continue; /* unknown, or a repeat: the first decided */
 		seen |= d->bit;
-		if (opt_value(d, p->opts[i].value, &v) == 0)
+		if (opt_value(d, p->opts[i].value, &v, 1) == 0)
 			opts_set(out, d->bit, v);
 	}
 }
@@ -136,7 +143,9 @@ void tftp_opts_negotiate(const struct tftp_opts *req,
 				 clamp_cap(caps->max_blksize, TFTP_BLKSIZE_MIN,
 					   TFTP_BLKSIZE_MAX)));
 	if ((req->present & TFTP_OPT_TIMEOUT) &&
-	    req->timeout >= TFTP_TIMEOUT_MIN && req->timeout <= TFTP_TIMEOUT_MAX)
+	    req->timeout >= TFTP_TIMEOUT_MIN &&
+	    req->timeout <= clamp_cap(caps->max_timeout, TFTP_TIMEOUT_MIN,
+				      TFTP_TIMEOUT_MAX))
 		opts_set(acc, TFTP_OPT_TIMEOUT, req->timeout);
 	/* A netascii read's size on the wire is unknown until it is sent. */
 	if ((req->present & TFTP_OPT_TSIZE) &&
@@ -204,7 +213,7 @@ static int check_oack_opt(const struct tftp_opts *asked,
 		snprintf(why, whylen, "OACK repeats %s", d->name);
 		return -1;
 	}
-	if (opt_value(d, kv->value, &v) < 0) {
+	if (opt_value(d, kv->value, &v, 0) < 0) { /* a server must not */
 		snprintf(why, whylen, "OACK has an invalid %s value", d->name);
 		return -1;
 	}

@@ -42,6 +42,10 @@ struct tftp_server_caps {
 	int allow_options;     /* 0: pure RFC 1350, never OACK */
 	uint32_t max_blksize;  /* <= TFTP_BLKSIZE_MAX */
 	uint32_t max_window;   /* <= TFTP_WINDOW_MAX */
+	/* A timeout option above this (seconds) is not acknowledged: the
+	 * server keeps its own timer (RFC 2349 lets it decline), so a forged
+	 * timeout=255 cannot hold a session for many minutes. 0: 255. */
+	uint32_t max_timeout;
 };
 
 /* Server side: decide which of the request's options are accepted.

@@ -56,31 +56,41 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-/* Option pairs "name\0value\0" from buf[pos] to the end. */
+/* Option pairs "name\0value\0" from buf[pos] to the end. Lenient (a
+ * server reading a request, as tftp-hpa and atftpd do): an option without
+ * a value, a last option cut short, and options past the 16th end the list
+ * instead of failing the request: buggy ROMs send them, and the options
+ * read so far still describe what the client wants. */
 static enum tftp_parse_result parse_options(const uint8_t *buf, size_t len,
 					    size_t pos,
-					    struct tftp_packet *out)
+					    struct tftp_packet *out,
+					    int lenient)
 {
+	enum tftp_parse_result r = TFTP_PARSE_OK;
 	out->nopts = 0;
-	while (pos < len) {
+	while (pos < len && r == TFTP_PARSE_OK) {
 		if (all_zero(buf + pos, len - pos))
 			break; /* padding */
-		if (out->nopts == TFTP_OPTIONS_MAX)
-			return TFTP_PARSE_TOO_MANY_OPTIONS;
+		if (out->nopts == TFTP_OPTIONS_MAX) {
+			r = TFTP_PARSE_TOO_MANY_OPTIONS;
+			break;
+		}
 		struct tftp_option_kv *kv = &out->opts[out->nopts];
 		if (take_string(buf, len, &pos, &kv->name) < 0)
-			return TFTP_PARSE_NO_NUL;
-		if (pos == len)
-			return TFTP_PARSE_OPTION_NO_VALUE;
-		if (take_string(buf, len, &pos, &kv->value) < 0)
-			return TFTP_PARSE_NO_NUL;
-		out->nopts++;
+			r = TFTP_PARSE_NO_NUL;
+		else if (pos == len)
+			r = TFTP_PARSE_OPTION_NO_VALUE;
+		else if (take_string(buf, len, &pos, &kv->value) < 0)
+			r = TFTP_PARSE_NO_NUL;
+		else
+			out->nopts++;
 	}
-	return TFTP_PARSE_OK;
+	return lenient ? TFTP_PARSE_OK : r;
 }
 
 static enum tftp_parse_result parse_request(const uint8_t *buf, size_t len,
-					    struct tftp_packet *out)
+					    struct tftp_packet *out,
+					    int lenient)
 {
 	size_t pos = 2;
 	if (take_string(buf, len, &pos, &out->filename) < 0)
@@ -93,7 +103,7 @@ static enum tftp_parse_result parse_request(const uint8_t *buf, size_t len,
 		return TFTP_PARSE_NO_NUL;
 	if (out->mode.len == 0)
 		return TFTP_PARSE_EMPTY_MODE;
-	return parse_options(buf, len, pos, out);
+	return parse_options(buf, len, pos, out, lenient);
 }
 
 static enum tftp_parse_result parse_error(const uint8_t *buf, size_t len,
@@ -106,8 +116,8 @@ static enum tftp_parse_result parse_error(const uint8_t *buf, size_t len,
 	return TFTP_PARSE_OK;
 }
 
-enum tftp_parse_result tftp_packet_parse(const uint8_t *buf, size_t len,
-					 struct tftp_packet *out)
+static enum tftp_parse_result parse_any(const uint8_t *buf, size_t len,
+					struct tftp_packet *out, int lenient)
 {
 	if (len < 2)
 		return TFTP_PARSE_SHORT;
@@ -120,9 +130,9 @@ enum tftp_parse_result tftp_packet_parse(const uint8_t *buf, size_t len,
 	switch (out->op) {
 	case TFTP_OP_RRQ:
 	case TFTP_OP_WRQ:
-		return parse_request(buf, len, out);
+		return parse_request(buf, len, out, lenient);
 	case TFTP_OP_OACK:
-		return parse_options(buf, len, 2, out);
+		return parse_options(buf, len, 2, out, 0);
 	case TFTP_OP_DATA:
 	case TFTP_OP_ACK:
 	case TFTP_OP_ERROR:
@@ -138,6 +148,19 @@ enum tftp_parse_result tftp_packet_parse(const uint8_t *buf, size_t len,
 		out->datalen = len - TFTP_HDR_LEN;
 	}
 	return TFTP_PARSE_OK;
+}
+
+enum tftp_parse_result tftp_packet_parse(const uint8_t *buf, size_t len,
+					 struct tftp_packet *out)
+{
+	return parse_any(buf, len, out, 0);
+}
+
+enum tftp_parse_result tftp_packet_parse_lenient(const uint8_t *buf,
+						 size_t len,
+						 struct tftp_packet *out)
+{
+	return parse_any(buf, len, out, 1);
 }
 
 const char *tftp_parse_strerror(enum tftp_parse_result r)

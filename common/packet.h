@@ -90,6 +90,12 @@ enum tftp_parse_result {
 /* Parse a datagram. On error *out is unspecified. */
 enum tftp_parse_result tftp_packet_parse(const uint8_t *buf, size_t len,
 					 struct tftp_packet *out);
+/* The same, but a request's options are read leniently: an option without
+ * a value, a last option cut short, and options past the 16th are ignored
+ * (the server's reading; tftp-hpa and atftpd serve such requests). */
+enum tftp_parse_result tftp_packet_parse_lenient(const uint8_t *buf,
+						 size_t len,
+						 struct tftp_packet *out);
 const char *tftp_parse_strerror(enum tftp_parse_result r);
 
 /* Opcode of a datagram without parsing it; 0 if shorter than 2 bytes. */

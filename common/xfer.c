@@ -102,11 +102,48 @@ static uint32_t wait_ms(const struct tftp_xfer *x)
 	return t < x->cfg.timeout_ms ? t : x->cfg.timeout_ms;
 }
 
+uint64_t tftp_xfer_give_up_ms(const struct tftp_xfer *x)
+{
+	uint64_t t = x->fixed_timeout ? x->agreed.timeout * 1000u
+				      : x->cfg.timeout_ms;
+	return t * x->cfg.max_retries;
+}
+
+/* A valid packet from the peer: the silence clock starts again. */
+static void heard(struct tftp_xfer *x, uint64_t now)
+{
+	x->heard_at = now;
+	x->retries = 0;
+}
+
+/* The next timer: a retransmission, or the give-up if that comes first. */
+static void set_deadline(struct tftp_xfer *x, uint64_t now, uint64_t wait)
+{
+	uint64_t end = x->heard_at + tftp_xfer_give_up_ms(x);
+	x->deadline = now + wait < end ? now + wait : end;
+	if (x->deadline < now)
+		x->deadline = now;
+}
+
 static void arm(struct tftp_xfer *x, uint64_t now, int retx)
 {
 	x->sent_at = now;
 	x->sent_retx = retx;
-	x->deadline = now + wait_ms(x);
+	set_deadline(x, now, wait_ms(x));
+}
+
+/* srtt + 4 rttvar (RFC 6298), but never less than 1.5 srtt: a steady
+ * round trip drives rttvar to 0, and a peer that answers 40 ms late with a
+ * few ms of jitter would then be sent every other block twice. */
+static uint32_t rto_estimate(const struct tftp_xfer *x)
+{
+	uint32_t var = x->rttvar_ms * 4u;
+	if (var < x->srtt_ms / 2u)
+		var = x->srtt_ms / 2u;
+	uint32_t rto = x->srtt_ms + (var > 1u ? var : 1u);
+	if (rto < x->cfg.rto_min_ms)
+		rto = x->cfg.rto_min_ms;
+	return rto > x->cfg.timeout_ms ? x->cfg.timeout_ms : rto;
 }
 
 /* RFC 6298 in whole milliseconds; loopback samples of 0 ms simply pin the
@@ -128,25 +165,19 @@ static void rtt_sample(struct tftp_xfer *x, uint64_t now)
 		x->srtt_ms = (7u * x->srtt_ms + r) / 8u;
 	}
 	x->sent_retx = 1; /* one sample per packet awaited */
-	uint32_t rto = x->srtt_ms + (x->rttvar_ms * 4u > 1u ? x->rttvar_ms * 4u : 1u);
-	if (rto < x->cfg.rto_min_ms)
-		rto = x->cfg.rto_min_ms;
-	if (rto > x->cfg.timeout_ms)
-		rto = x->cfg.timeout_ms;
-	x->rto_ms = rto;
+	x->rto_ms = rto_estimate(x);
 }
 
-/* Progress without a valid sample: halve a backed-off timeout, but not
- * below what the estimator says. Steady loss then cannot pin the timeout
- * at its cap, while a round trip that really grew is still met by the
- * doubling on each timeout. */
+/* Progress without a valid sample (Karn: a repeated block gives none):
+ * halve a backed-off timeout, never below the estimate. Under steady loss
+ * a windowed transfer repeats blocks in nearly every window and would
+ * otherwise keep the timeout at its cap for good; a round trip that
+ * really grew is still met by the doubling on each timeout. */
 static void unwind_backoff(struct tftp_xfer *x)
 {
 	if (x->fixed_timeout || !x->have_rtt)
 		return;
-	uint32_t est = x->srtt_ms + (x->rttvar_ms * 4u > 1u ? x->rttvar_ms * 4u : 1u);
-	if (est < x->cfg.rto_min_ms)
-		est = x->cfg.rto_min_ms;
+	uint32_t est = rto_estimate(x);
 	uint32_t half = x->rto_ms / 2u;
 	x->rto_ms = half > est ? half : est < x->rto_ms ? est : x->rto_ms;
 }
@@ -284,7 +315,7 @@ static long send_block(struct tftp_xfer *x, uint64_t b)
  * request cannot make us blast a window at a victim. */
 static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 {
-	uint64_t limit = x->acked_any ? x->window : 1u;
+	uint64_t limit = x->acked_any && !x->collapsed ? x->window : 1u;
 	uint64_t first_new = 0;
 	while (x->next < x->base + limit && (!x->last || x->next <= x->last)) {
 		uint64_t b = x->next;
@@ -311,11 +342,35 @@ static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 	arm(x, now, retx);
 }
 
+/* After a timeout: the window shrinks to its first block until an ACK
+ * comes (as TCP's after an RTO), so a peer that went silent is not sent
+ * whole windows again and again. The newest block sent goes too: a
+ * windowed receiver that holds the first block answers it at once (a gap
+ * or a repeat), where the first block alone may just wait for the rest of
+ * its window. */
+static void resend_collapsed(struct tftp_xfer *x, uint64_t now)
+{
+	uint64_t blocks[2] = {x->base, x->hi_sent};
+	size_t n = x->hi_sent > x->base ? 2u : 1u;
+	x->collapsed = 1;
+	for (size_t i = 0; i < n; i++) {
+		long len = send_block(x, blocks[i]);
+		if (len < 0) {
+			fail_send(x, x->err.code, x->err.msg, now);
+			return;
+		}
+		x->stats.retransmits++;
+	}
+	x->next = x->base + 1u;
+	x->sample_from = 0;
+	arm(x, now, 1);
+}
+
 static void sender_start_data(struct tftp_xfer *x, uint64_t now)
 {
 	set_state(x, TFTP_XS_SENDING);
 	x->base = x->next = 1;
-	x->retries = 0;
+	heard(x, now);
 	send_window(x, now, 0);
 }
 
@@ -327,7 +382,9 @@ static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
 {
 	uint64_t acked = x->base - 1u;
 	uint64_t n = acked + (uint16_t)(wire - (uint16_t)acked);
-	if (n >= x->next)
+	/* hi_sent, not next: after a timeout collapsed the window, next is
+	 * just past the one block resent, while the peer may hold more. */
+	if (n > x->hi_sent)
 		return; /* not sent yet: stale or bogus */
 	if (n == acked) {
 		x->stats.duplicates++;
@@ -345,18 +402,31 @@ static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
 		unwind_backoff(x);
 	rtt_sample(x, now);
 	x->acked_any = 1;
-	x->retries = 0;
+	x->collapsed = 0;
+	heard(x, now);
 	x->base = n + 1u;
 	if (x->last && n >= x->last) {
 		finish(x, TFTP_XS_DONE, now);
 		return;
 	}
 	int gap = x->next > x->base;
+	if (n >= x->next)
+		gap = 0; /* a collapsed window: the peer holds more than we resent */
 	x->next = x->base; /* go back to the first unacknowledged block */
 	send_window(x, now, gap);
 }
 
 /* ---- receiver ------------------------------------------------------------ */
+
+/* Linger after the final ACK at least twice the peer's retransmit period
+ * (a negotiated timeout), so its repeat of the last block, sent when our
+ * final ACK was lost, still finds us. */
+static uint64_t dally_ms(const struct tftp_xfer *x)
+{
+	uint64_t d = x->cfg.dally_ms;
+	uint64_t peer = x->fixed_timeout ? 2000u * x->agreed.timeout : 0;
+	return d > peer ? d : peer;
+}
 
 static int store(struct tftp_xfer *x, const uint8_t *data, size_t len,
 		 uint64_t now)
@@ -386,6 +456,11 @@ static int store_final(struct tftp_xfer *x, uint64_t now)
 	size_t n = x->cfg.mode == TFTP_MODE_NETASCII
 			   ? tftp_nascii_dec_finish(&x->dec, x->scratch)
 			   : 0;
+	/* The CR held back counts against the limit like any other byte. */
+	if (n && x->cfg.max_bytes && x->file_off + n > x->cfg.max_bytes) {
+		fail_send(x, TFTP_ERR_NOSPACE, "File too large", now);
+		return -1;
+	}
 	if ((n && x->io.write(x->io.ctx, x->file_off, x->scratch, n,
 			      &x->err) < 0) ||
 	    (x->io.flush && x->io.flush(x->io.ctx, &x->err) < 0)) {
@@ -399,6 +474,8 @@ static int store_final(struct tftp_xfer *x, uint64_t now)
 static void receiver_in_order(struct tftp_xfer *x, const uint8_t *data,
 			      size_t len, uint64_t now)
 {
+	if (x->sent_retx)
+		unwind_backoff(x);
 	rtt_sample(x, now);
 	if (store(x, data, len, now) < 0)
 		return;
@@ -408,7 +485,7 @@ static void receiver_in_order(struct tftp_xfer *x, const uint8_t *data,
 	x->since_ack++;
 	x->gap_acked = 0;
 	x->dup_acked = 0;
-	x->retries = 0;
+	heard(x, now);
 	if (len < x->blksize) {
 		if (store_final(x, now) < 0)
 			return;
@@ -416,7 +493,7 @@ static void receiver_in_order(struct tftp_xfer *x, const uint8_t *data,
 		x->stats.end_ms = now;
 		if (x->cfg.dally_ms) {
 			set_state(x, TFTP_XS_DALLY);
-			x->deadline = now + x->cfg.dally_ms;
+			x->deadline = now + dally_ms(x);
 		} else {
 			finish(x, TFTP_XS_DONE, now);
 		}
@@ -427,7 +504,7 @@ static void receiver_in_order(struct tftp_xfer *x, const uint8_t *data,
 		send_ack(x, x->expected - 1u);
 		arm(x, now, 0);
 	} else {
-		x->deadline = now + wait_ms(x);
+		set_deadline(x, now, wait_ms(x));
 	}
 }
 
@@ -478,6 +555,7 @@ static void client_oack(struct tftp_xfer *x, const struct tftp_packet *p,
 		return;
 	}
 	rtt_sample(x, now);
+	heard(x, now);
 	if (x->cfg.role == TFTP_ROLE_SENDER) {
 		x->acked_any = 1; /* the server answered us: no guard needed */
 		sender_start_data(x, now);
@@ -527,6 +605,7 @@ static void on_oack_sent_reply(struct tftp_xfer *x, const struct tftp_packet *p,
 	if (x->cfg.role == TFTP_ROLE_SENDER) {
 		if (p->op == TFTP_OP_ACK && p->block == 0) {
 			rtt_sample(x, now);
+			heard(x, now);
 			x->acked_any = 1;
 			sender_start_data(x, now);
 		}
@@ -646,6 +725,7 @@ void tftp_xfer_start(struct tftp_xfer *x, uint64_t now_ms)
 	if (x->state != TFTP_XS_INIT)
 		return;
 	x->stats.start_ms = now_ms;
+	x->heard_at = now_ms;
 	if (x->cfg.is_client)
 		client_start(x, now_ms);
 	else
@@ -715,7 +795,7 @@ void tftp_xfer_input(struct tftp_xfer *x, const uint8_t *pkt, size_t len,
 			x->stats.duplicates++;
 			send_ack(x, x->expected - 1u);
 			if (x->retries++ < x->cfg.max_retries)
-				x->deadline = now_ms + x->cfg.dally_ms;
+				x->deadline = now_ms + dally_ms(x);
 		}
 		break;
 	default:
@@ -731,17 +811,16 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms)
 		finish(x, TFTP_XS_DONE, x->stats.end_ms);
 		return;
 	}
-	if (++x->retries > x->cfg.max_retries) {
+	if (now_ms - x->heard_at >= tftp_xfer_give_up_ms(x)) {
+		x->timed_out = 1;
 		set_err(x, TFTP_ERR_UNDEF, "Timed out");
 		finish(x, TFTP_XS_FAILED, now_ms);
 		return;
 	}
+	x->retries++;
 	backoff(x);
 	if (x->state == TFTP_XS_SENDING) {
-		/* Regenerate the window from the first unacknowledged block;
-		 * send_window counts each block it repeats. */
-		x->next = x->base;
-		send_window(x, now_ms, 1);
+		resend_collapsed(x, now_ms);
 		return;
 	}
 	x->stats.retransmits++;
@@ -764,6 +843,11 @@ void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
 		return;
 	}
 	fail_send(x, code, msg, now_ms);
+}
+
+int tftp_xfer_timed_out(const struct tftp_xfer *x)
+{
+	return x->state == TFTP_XS_FAILED && x->timed_out;
 }
 
 uint64_t tftp_xfer_deadline(const struct tftp_xfer *x)

@@ -90,9 +90,15 @@ struct tftp_xfer_config {
 	 * option, the timeout is exactly the negotiated one (RFC 2349). */
 	uint32_t timeout_ms;   /* default 1000 */
 	uint32_t rto_min_ms;   /* default 10; = timeout_ms disables adaptation */
-	uint32_t max_retries;  /* consecutive timeouts before giving up; default 5 */
+	/* Give-up rule, in time: the transfer fails after timeout x max_retries
+	 * of silence (no valid packet from the peer), the timeout being the
+	 * negotiated one if any, else timeout_ms: never after a count of fast
+	 * adaptive retransmissions (a client pausing for seconds to write
+	 * flash must survive an RTO of 10 ms). Default 5. */
+	uint32_t max_retries;
 	/* Receiver: how long to linger after the final ACK, re-ACKing a repeated
-	 * last block. 0 = finish at once. */
+	 * last block; never less than twice a negotiated timeout (the peer's
+	 * retransmit period). 0 = finish at once. */
 	uint32_t dally_ms;
 	/* Receiver: refuse with ERROR 3 past this many file bytes (0 = none). */
 	uint64_t max_bytes;
@@ -147,6 +153,11 @@ struct tftp_xfer {
 	uint32_t srtt_ms, rttvar_ms; /* RFC 6298 round-trip estimator */
 	int have_rtt;
 	uint32_t retries;           /* consecutive timeouts without progress */
+	uint64_t heard_at;          /* last valid packet from the peer (or start) */
+	int collapsed;              /* sender: a timeout shrank the window to 1
+	                             * block until the next ACK (as TCP after an
+	                             * RTO): a silent peer gets no more windows */
+	int timed_out;              /* FAILED by the give-up rule */
 	int acked_any;              /* sender: the peer has acknowledged something */
 	uint64_t hi_sent;           /* sender: highest block sent so far */
 	uint64_t sample_from;       /* sender: first block the last burst sent for
@@ -188,6 +199,10 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms);
 void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
 		     uint64_t now_ms);
 
+/* FAILED because the peer was silent too long (not an ERROR). */
+int tftp_xfer_timed_out(const struct tftp_xfer *x);
+/* How long the peer may stay silent before the transfer is given up, ms. */
+uint64_t tftp_xfer_give_up_ms(const struct tftp_xfer *x);
 /* Next time tftp_xfer_tick wants to run; UINT64_MAX when nothing is due. */
 uint64_t tftp_xfer_deadline(const struct tftp_xfer *x);
 /* DONE or FAILED: nothing more will be sent; the host may free it. */

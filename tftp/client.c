@@ -954,7 +954,7 @@ static int options_refused(const struct tftp_xfer *x)
 
 static int timed_out(const struct tftp_xfer *x)
 {
-	return !x->err_from_peer && x->retries > x->cfg.max_retries;
+	return tftp_xfer_timed_out(x);
 }
 
 static int outcome(struct client *c)

@@ -41,7 +41,9 @@ static const char usage_text[] =
 	"      --max-window N        largest windowsize granted (1..65535, default 64)\n"
 	"      --no-options          ignore option requests (pure RFC 1350)\n"
 	"  -t, --timeout SEC         retransmit timeout (1..255, default 1)\n"
-	"      --retries N           retransmissions before giving up (default 5)\n"
+	"      --max-timeout SEC     largest timeout option granted (1..255, default 10)\n"
+	"      --retries N           give up after timeout x N seconds of silence\n"
+	"                            (default 5)\n"
 	"  -m, --max-transfers N     concurrent transfers (default 1000)\n"
 	"      --max-per-client N    concurrent transfers per client address (default 32)\n"
 	"      --max-upload SIZE     largest upload, e.g. 100M (default unlimited)\n"
@@ -93,6 +95,7 @@ enum {
 	OPT_MAX_WINDOW,
 	OPT_NO_OPTIONS,
 	OPT_RETRIES,
+	OPT_MAX_TIMEOUT,
 	OPT_MAX_PER_CLIENT,
 	OPT_MAX_UPLOAD,
 	OPT_CHROOT,
@@ -115,6 +118,7 @@ static const struct option long_opts[] = {
 	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
 	{"timeout", required_argument, NULL, 't'},
 	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"max-timeout", required_argument, NULL, OPT_MAX_TIMEOUT},
 	{"max-transfers", required_argument, NULL, 'm'},
 	{"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
 	{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
@@ -189,6 +193,11 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 		case 't':
 			cfg->timeout_s = (uint32_t)parse_num(
 				"--timeout", optarg, TFTP_TIMEOUT_MIN,
+				TFTP_TIMEOUT_MAX);
+			break;
+		case OPT_MAX_TIMEOUT:
+			cfg->max_timeout_s = (uint32_t)parse_num(
+				"--max-timeout", optarg, TFTP_TIMEOUT_MIN,
 				TFTP_TIMEOUT_MAX);
 			break;
 		case OPT_RETRIES:
@@ -317,6 +326,7 @@ int main(int argc, char **argv)
 		.max_blksize = TFTP_BLKSIZE_MAX,
 		.max_window = 64,
 		.timeout_s = 1,
+		.max_timeout_s = 10,
 		.retries = 5,
 		.max_transfers = 1000,
 		.max_per_client = 32,

@@ -233,7 +233,7 @@ static void handle_request(struct server *srv, struct arrival *a,
 	if (tftp_sockaddr_port(peer) == 0)
 		return; /* nowhere to answer */
 	struct tftp_packet p;
-	enum tftp_parse_result pr = tftp_packet_parse(buf, len, &p);
+	enum tftp_parse_result pr = tftp_packet_parse_lenient(buf, len, &p);
 	if (pr != TFTP_PARSE_OK) {
 		refuse(srv, a, op, NULL, TFTP_ERR_BADOP, tftp_parse_strerror(pr));
 		return;

@@ -38,6 +38,7 @@ struct tftpd_config {
 	uint32_t max_window;
 	int no_options;
 	uint32_t timeout_s;
+	uint32_t max_timeout_s;    /* larger timeout options are declined */
 	uint32_t retries;
 	unsigned max_transfers;
 	unsigned max_per_client;

@@ -640,6 +640,7 @@ int session_start(struct server *srv, const struct session_request *req,
 		.allow_options = !cfg->no_options,
 		.max_blksize = cfg->max_blksize,
 		.max_window = cfg->max_window,
+		.max_timeout = cfg->max_timeout_s,
 	};
 	struct tftp_xfer_config xc;
 	memset(&xc, 0, sizeof(xc));

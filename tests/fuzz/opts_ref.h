@@ -75,9 +75,11 @@ static inline int ref_opt_value(unsigned bit, struct tftp_slice v,
 		return -1;
 	}
 	uint64_t x;
-	if (ref_decimal(v, hi, &x) < 0 || x < lo)
+	/* blksize: any larger decimal is read as the largest (RFC 2348). */
+	uint64_t lim = bit == TFTP_OPT_BLKSIZE ? UINT64_MAX : hi;
+	if (ref_decimal(v, lim, &x) < 0 || x < lo)
 		return -1;
-	*out = x;
+	*out = x > hi ? hi : x;
 	return 0;
 }
 

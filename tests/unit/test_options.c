@@ -129,7 +129,8 @@ START_TEST(range_edges)
 		{"blksize", "7", 0, 0},
 		{"blksize", "8", 1, 8},
 		{"blksize", "65464", 1, 65464},
-		{"blksize", "65465", 0, 0},
+		{"blksize", "65465", 1, 65464}, /* above the cap: the cap */
+		{"blksize", "70000", 1, 65464},
 		{"timeout", "0", 0, 0},
 		{"timeout", "1", 1, 1},
 		{"timeout", "255", 1, 255},
@@ -141,7 +142,8 @@ START_TEST(range_edges)
 		{"tsize", "0", 1, 0},
 		{"tsize", "18446744073709551615", 1, UINT64_MAX},
 		{"tsize", "18446744073709551616", 0, 0},
-		{"blksize", "4294967304", 0, 0}, /* 2^32 + 8: no truncation */
+		{"blksize", "4294967304", 1, 65464}, /* 2^32 + 8: the cap, not 8 */
+		{"blksize", "18446744073709551616", 0, 0}, /* overflows */
 	};
 	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
 		const struct edge *e = &edges[i];
@@ -263,7 +265,7 @@ static struct tftp_opts req_all(void)
 START_TEST(negotiate_caps)
 {
 	struct tftp_opts req = req_all(), acc;
-	struct tftp_server_caps caps = {1, 1468, 16};
+	struct tftp_server_caps caps = {1, 1468, 16, 0};
 	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 123456, &acc);
 	ck_assert_uint_eq(acc.present, req.present);
 	ck_assert_uint_eq(acc.blksize, 1468);
@@ -292,7 +294,7 @@ END_TEST
 START_TEST(negotiate_no_options)
 {
 	struct tftp_opts req = req_all(), acc;
-	struct tftp_server_caps caps = {0, 65464, 65535};
+	struct tftp_server_caps caps = {0, 65464, 65535, 0};
 	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 5, &acc);
 	ck_assert_uint_eq(acc.present, 0);
 	/* Nothing requested: nothing accepted, no OACK. */
@@ -306,7 +308,7 @@ END_TEST
 START_TEST(negotiate_tsize)
 {
 	struct tftp_opts req, acc;
-	struct tftp_server_caps caps = {1, 65464, 65535};
+	struct tftp_server_caps caps = {1, 65464, 65535, 0};
 	memset(&req, 0, sizeof(req));
 	req.present = TFTP_OPT_TSIZE;
 	req.tsize = 0;
@@ -328,11 +330,27 @@ START_TEST(negotiate_tsize)
 }
 END_TEST
 
+/* --max-timeout: a larger timeout option is declined (not in the OACK);
+ * one at the cap is granted. */
+START_TEST(negotiate_max_timeout)
+{
+	struct tftp_opts req = {.present = TFTP_OPT_TIMEOUT, .timeout = 255};
+	struct tftp_opts acc;
+	struct tftp_server_caps caps = {1, 0, 0, 10};
+	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 1, &acc);
+	ck_assert_uint_eq(acc.present, 0);
+	req.timeout = 10;
+	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 1, &acc);
+	ck_assert_uint_eq(acc.present, TFTP_OPT_TIMEOUT);
+	ck_assert_uint_eq(acc.timeout, 10);
+}
+END_TEST
+
 /* A hand-made request with out-of-range values yields no bad OACK. */
 START_TEST(negotiate_out_of_range_request)
 {
 	struct tftp_opts req = req_all(), acc;
-	struct tftp_server_caps caps = {1, 65464, 65535};
+	struct tftp_server_caps caps = {1, 65464, 65535, 0};
 	req.blksize = 4;
 	req.timeout = 0;
 	req.windowsize = 0;
@@ -520,6 +538,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, append_order_and_values);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("oack");
+	tcase_add_test(tc, negotiate_max_timeout);
 	tcase_add_test(tc, oack_accept);
 	tcase_add_test(tc, oack_refuse);
 	tcase_add_test(tc, oack_refuse_structure);

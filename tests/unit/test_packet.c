@@ -283,6 +283,37 @@ START_TEST(bad_filename_too_long)
 }
 END_TEST
 
+/* The server's reading of a request: what buggy ROMs send is served. */
+START_TEST(lenient_request_options)
+{
+	struct tftp_packet p;
+	static const uint8_t novalue[] = "\0\1f\0octet\0blksize\0" "1024\0tsize\0";
+	ck_assert_int_eq(tftp_packet_parse(novalue, sizeof(novalue) - 1, &p),
+			 TFTP_PARSE_OPTION_NO_VALUE);
+	ck_assert_int_eq(tftp_packet_parse_lenient(novalue, sizeof(novalue) - 1,
+						   &p),
+			 TFTP_PARSE_OK);
+	ck_assert_uint_eq(p.nopts, 1);
+	ck_assert(slice_eq(p.opts[0].name, "blksize"));
+	ck_assert(slice_eq(p.filename, "f"));
+	uint8_t buf[1024];
+	size_t n = tftp_build_request(buf, sizeof(buf), TFTP_OP_RRQ, "f", "octet");
+	for (unsigned i = 0; i < TFTP_OPTIONS_MAX + 3; i++) {
+		char on[16];
+		snprintf(on, sizeof(on), "x%u", i);
+		n = tftp_build_append_option(buf, sizeof(buf), n, on, "1");
+	}
+	ck_assert_int_eq(tftp_packet_parse(buf, n, &p),
+			 TFTP_PARSE_TOO_MANY_OPTIONS);
+	ck_assert_int_eq(tftp_packet_parse_lenient(buf, n, &p), TFTP_PARSE_OK);
+	ck_assert_uint_eq(p.nopts, TFTP_OPTIONS_MAX);
+	/* an OACK stays strict: it is the client checking a server */
+	static const uint8_t oack[] = "\0\6blksize\0";
+	ck_assert_int_eq(tftp_packet_parse_lenient(oack, sizeof(oack) - 1, &p),
+			 TFTP_PARSE_OPTION_NO_VALUE);
+}
+END_TEST
+
 START_TEST(bad_options)
 {
 	/* A name with no value field at all. */
@@ -571,6 +602,7 @@ static Suite *packet_suite(void)
 	tcase_add_test(tc, bad_request_strings);
 	tcase_add_test(tc, bad_filename_too_long);
 	tcase_add_test(tc, bad_options);
+	tcase_add_test(tc, lenient_request_options);
 	tcase_add_test(tc, lenient_padding);
 	tcase_add_test(tc, lenient_ack_trailing);
 	tcase_add_test(tc, lenient_error_message);

@@ -285,9 +285,9 @@ static struct run_result transfer(int put, size_t size, uint32_t blksize,
 	struct side *rx = put ? &h.srv : &h.cli;
 	struct side *tx = put ? &h.cli : &h.srv;
 	ck_assert_msg(rx->x.state == TFTP_XS_DONE,
-		      "receiver state %s err %u %s (size %zu blk %u win %u seed %llu)",
+		      "receiver state %s err %u %s tx %s %s (size %zu blk %u win %u seed %llu)",
 		      tftp_xfer_state_name(rx->x.state), rx->x.err.code,
-		      rx->x.err.msg, size, blksize, window,
+		      rx->x.err.msg, tftp_xfer_state_name(tx->x.state), tx->x.err.msg, size, blksize, window,
 		      (unsigned long long)seed);
 	ck_assert_int_eq(rx->bad_write, 0);
 	ck_assert_uint_eq(rx->dstlen, size);
@@ -403,9 +403,10 @@ START_TEST(lossy_window_timeout_comes_down)
 	/* A get at 30% loss, windowsize 16: nearly every window repeats
 	 * blocks, so Karn's rule alone left the server's backed-off timeout
 	 * at its 1 s cap for good (found by the faults suite: a 1 MiB get
-	 * took minutes; here 69 s of virtual time, now about 6.5 s). An ACK
-	 * covering a block sent for the first time is a valid sample, and
-	 * progress halves a backed-off timeout down to the estimate. */
+	 * took minutes; here 69 s of virtual time). An ACK covering a block
+	 * sent for the first time is a valid sample (Karn allows it), and a
+	 * collapsed window resends its newest block too, so a windowed
+	 * receiver answers at once. */
 	struct run_result r = transfer(0, 256 * 1024, 512, 16, &model_heavy,
 				       900 + (uint64_t)_i, 40);
 	ck_assert_msg(r.elapsed_ms < 20000, "get took %llu ms of virtual time",
@@ -562,16 +563,20 @@ START_TEST(amplification_guard)
 	ck_assert_uint_eq(c.n, 1);
 	ck_assert_uint_eq(tftp_get16(c.pkts[0]), TFTP_OP_OACK);
 	uint64_t t = 0;
-	for (int i = 0; i < 3; i++) {
+	/* 1 s x 3 retries of silence: repeats at 1 s and 2 s, given up at
+	 * 3 s (the give-up rule is in time). */
+	for (int i = 0; i < 2; i++) {
 		t = tftp_xfer_deadline(&x);
 		tftp_xfer_tick(&x, t);
 		ck_assert_uint_eq(c.n, (size_t)i + 2);
 		ck_assert_uint_eq(tftp_get16(c.pkts[i + 1]), TFTP_OP_OACK);
 	}
 	t = tftp_xfer_deadline(&x);
+	ck_assert_uint_eq(t, 3000);
 	tftp_xfer_tick(&x, t);
 	ck_assert(tftp_xfer_finished(&x));
-	ck_assert_uint_eq(c.n, 4);
+	ck_assert(tftp_xfer_timed_out(&x));
+	ck_assert_uint_eq(c.n, 3);
 	tftp_xfer_free(&x);
 
 	/* plain RRQ: DATA 1 and its retries only */
@@ -600,7 +605,7 @@ START_TEST(retransmit_backoff_and_giveup)
 	server_sender(&x, &c, NULL);
 	tftp_xfer_start(&x, 0);
 	uint64_t prev = 0, gap_prev = 0;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 2; i++) {
 		uint64_t d = tftp_xfer_deadline(&x);
 		ck_assert_uint_ne(d, UINT64_MAX);
 		ck_assert_uint_ge(d - prev, gap_prev); /* never shrinks */
@@ -609,11 +614,12 @@ START_TEST(retransmit_backoff_and_giveup)
 		tftp_xfer_tick(&x, d);
 	}
 	ck_assert(!tftp_xfer_finished(&x));
+	ck_assert_uint_eq(tftp_xfer_deadline(&x), 3000); /* 1 s x 3 */
 	tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
 	ck_assert(tftp_xfer_finished(&x));
 	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
 	ck_assert_uint_eq(x.err_from_peer, 0);
-	ck_assert_uint_eq(c.n, 4); /* DATA 1 and three retries */
+	ck_assert_uint_eq(c.n, 3); /* DATA 1 and its repeats at 1 s and 2 s */
 	ck_assert_uint_eq(tftp_xfer_deadline(&x), UINT64_MAX);
 	tftp_xfer_free(&x);
 }
@@ -911,6 +917,208 @@ START_TEST(netascii_roundtrip)
 }
 END_TEST
 
+/* ---- field timing (issue 12) -------------------------------------------- */
+
+static void sender_cfg(struct tftp_xfer *x, struct capture *c,
+		       const struct tftp_opts *acc, uint32_t retries)
+{
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_SENDER, .mode = TFTP_MODE_OCTET,
+		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = retries,
+	};
+	if (acc)
+		cfg.opts = *acc;
+	struct tftp_xfer_io io = {.ctx = c, .send = cap_send,
+				  .read = cap_read, .write = cap_write};
+	ck_assert_int_eq(tftp_xfer_init(x, &cfg, &io), 0);
+}
+
+START_TEST(quiet_client_is_not_abandoned)
+{
+	/* ACKs 1-4 come 1 ms after each block, so the timeout adapts to
+	 * ~10 ms; then the client pauses 3 s (writing flash). The transfer
+	 * must survive: the give-up is 1 s x 5 of silence, not 5 fast
+	 * retransmissions (which used to end it after ~0.3 s). */
+	static uint8_t src[512 * 10];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_xfer x;
+	sender_cfg(&x, &c, NULL, 5);
+	tftp_xfer_start(&x, 0);
+	uint64_t t = 0;
+	for (uint16_t b = 1; b <= 4; b++)
+		feed_ack(&x, b, ++t);
+	ck_assert_uint_le(x.rto_ms, 20);
+	size_t before = c.n;
+	uint64_t quiet_end = t + 3000;
+	while (tftp_xfer_deadline(&x) <= quiet_end)
+		tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert(!tftp_xfer_finished(&x));
+	/* repeats back off to the 1 s cap: a handful, not a flood */
+	ck_assert_uint_le(c.n - before, 10);
+	feed_ack(&x, 5, quiet_end);
+	ck_assert(!tftp_xfer_finished(&x));
+	ck_assert_uint_eq(tftp_get16(c.pkts[c.n - 1 < 63 ? c.n - 1 : 63] + 2), 6);
+	/* silent for good: given up exactly 5 s after the last ACK */
+	while (!tftp_xfer_finished(&x))
+		tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert(tftp_xfer_timed_out(&x));
+	ck_assert_uint_eq(x.stats.end_ms, quiet_end + 5000);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(timeout_option_scales_give_up)
+{
+	/* With a negotiated timeout of 3 s, silence is tolerated 3 s x 5. */
+	static uint8_t src[100];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_opts acc = {.present = TFTP_OPT_TIMEOUT, .timeout = 3};
+	struct tftp_xfer x;
+	sender_cfg(&x, &c, &acc, 5);
+	tftp_xfer_start(&x, 0);
+	while (!tftp_xfer_finished(&x))
+		tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert_uint_eq(x.stats.end_ms, 15000);
+	ck_assert_uint_eq(c.n, 5); /* OACK at 0, 3, 6, 9, 12 s */
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(silent_peer_gets_at_most_two_windows)
+{
+	/* blksize 512 (the capture's size) windowsize 64: after ACK 0 the
+	 * peer goes silent. One window, then only the first and newest
+	 * block per timeout: never the whole window again. */
+	static uint8_t src[512 * 1000];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_opts acc = ask_opts(512, 64, 0);
+	struct tftp_xfer x;
+	sender_cfg(&x, &c, &acc, 5);
+	tftp_xfer_start(&x, 0);
+	feed_ack(&x, 0, 1);
+	ck_assert_uint_eq(c.n, 1 + 64);
+	while (!tftp_xfer_finished(&x))
+		tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert(tftp_xfer_timed_out(&x));
+	ck_assert_uint_le(c.n - 1, 2 * 64);
+	ck_assert_uint_eq(x.stats.end_ms, 1 + 5000);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(collapsed_window_reopens_on_ack)
+{
+	static uint8_t src[512 * 1000];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_opts acc = ask_opts(512, 8, 0);
+	struct tftp_xfer x;
+	sender_cfg(&x, &c, &acc, 5);
+	tftp_xfer_start(&x, 0);
+	feed_ack(&x, 0, 1);
+	ck_assert_uint_eq(c.n, 1 + 8);
+	tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert_uint_eq(c.n, 1 + 8 + 2); /* blocks 1 and 8 */
+	ck_assert_uint_eq(tftp_get16(c.pkts[9] + 2), 1);
+	ck_assert_uint_eq(tftp_get16(c.pkts[10] + 2), 8);
+	/* The peer had all 8 (its ACK was lost): ACK 8 is accepted even
+	 * though only block 1 was resent, and a full window follows. */
+	feed_ack(&x, 8, tftp_xfer_deadline(&x) - 1);
+	ck_assert_uint_eq(c.n, 1 + 8 + 2 + 8);
+	ck_assert_uint_eq(tftp_get16(c.pkts[11] + 2), 9);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(slow_acker_few_duplicates)
+{
+	/* Every ACK comes 40 ms (+0..7 ms jitter) after its block: at most
+	 * 10% of the DATA may be sent twice. */
+	static uint8_t src[512 * 300];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_xfer x;
+	sender_cfg(&x, &c, NULL, 5);
+	tftp_xfer_start(&x, 0);
+	uint64_t t = 0, sent_at = 0;
+	uint64_t next_block = 1, lcg = 12345;
+	while (!tftp_xfer_finished(&x)) {
+		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t ack_at = sent_at + 40 + (lcg >> 61);
+		while (tftp_xfer_deadline(&x) < ack_at && !tftp_xfer_finished(&x))
+			tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+		t = ack_at;
+		feed_ack(&x, (uint16_t)next_block, t);
+		next_block++;
+		sent_at = t;
+	}
+	ck_assert_int_eq(x.state, TFTP_XS_DONE);
+	ck_assert_uint_le(x.stats.retransmits * 10, x.stats.blocks);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+START_TEST(dally_covers_negotiated_timeout)
+{
+	/* A client that negotiated timeout 3 repeats its last DATA 3 s
+	 * after it was sent if our final ACK is lost: the server's linger
+	 * (configured 3 s) must last at least 2 x 3 s. */
+	struct capture c = {0};
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_OCTET,
+		.timeout_ms = 1000, .max_retries = 5, .dally_ms = 3000,
+		.opts = {.present = TFTP_OPT_TIMEOUT, .timeout = 3},
+	};
+	struct tftp_xfer_io io = {.ctx = &c, .send = cap_send,
+				  .read = cap_read, .write = cap_write};
+	struct tftp_xfer x;
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);
+	uint8_t d[16];
+	size_t n = tftp_build_data(d, sizeof(d), 1, (const uint8_t *)"abc", 3);
+	tftp_xfer_input(&x, d, n, 10);
+	ck_assert_int_eq(x.state, TFTP_XS_DALLY);
+	ck_assert_uint_ge(tftp_xfer_deadline(&x), 10 + 6000);
+	tftp_xfer_input(&x, d, n, 3010); /* the repeat: re-ACKed */
+	ck_assert_uint_eq(tftp_get16(c.pkts[c.n - 1]), TFTP_OP_ACK);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+static int mem_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
+		     struct tftp_err *err)
+{
+	(void)ctx;
+	(void)off;
+	(void)buf;
+	(void)len;
+	(void)err;
+	return 0;
+}
+
+START_TEST(netascii_final_cr_counts_against_limit)
+{
+	/* "abc\r" + "\0"-less end: the lone CR is written at the end and
+	 * made a 5-byte file out of a 4-byte limit. */
+	struct capture c = {0};
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_NETASCII,
+		.timeout_ms = 1000, .max_retries = 5, .max_bytes = 4,
+	};
+	struct tftp_xfer_io io = {.ctx = &c, .send = cap_send,
+				  .write = mem_write};
+	struct tftp_xfer x;
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);
+	uint8_t d[16];
+	size_t n = tftp_build_data(d, sizeof(d), 1,
+				   (const uint8_t *)"abcd\r", 5);
+	tftp_xfer_input(&x, d, n, 1);
+	ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+	ck_assert_uint_eq(x.err.code, TFTP_ERR_NOSPACE);
+	ck_assert_uint_le(x.file_off, 4);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
 static Suite *xfer_suite(void)
 {
 	Suite *s = suite_create("xfer");
@@ -940,6 +1148,13 @@ static Suite *xfer_suite(void)
 	tcase_add_test(tc, upload_limit_error3);
 	tcase_add_test(tc, io_error_message_is_sent);
 	tcase_add_test(tc, flush_before_final_ack);
+	tcase_add_test(tc, quiet_client_is_not_abandoned);
+	tcase_add_test(tc, timeout_option_scales_give_up);
+	tcase_add_test(tc, silent_peer_gets_at_most_two_windows);
+	tcase_add_test(tc, collapsed_window_reopens_on_ack);
+	tcase_add_test(tc, slow_acker_few_duplicates);
+	tcase_add_test(tc, dally_covers_negotiated_timeout);
+	tcase_add_test(tc, netascii_final_cr_counts_against_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
