@@ -112,6 +112,7 @@ uint64_t tftp_xfer_give_up_ms(const struct tftp_xfer *x)
 /* A valid packet from the peer: the silence clock starts again. */
 static void heard(struct tftp_xfer *x, uint64_t now)
 {
+	x->answered = 1;
 	x->heard_at = now;
 	x->retries = 0;
 }
@@ -370,7 +371,8 @@ static void sender_start_data(struct tftp_xfer *x, uint64_t now)
 {
 	set_state(x, TFTP_XS_SENDING);
 	x->base = x->next = 1;
-	heard(x, now);
+	x->retries = 0;
+	x->heard_at = now;
 	send_window(x, now, 0);
 }
 
@@ -575,6 +577,7 @@ static int client_plain(struct tftp_xfer *x, uint64_t now)
 		return -1;
 	}
 	rtt_sample(x, now);
+	heard(x, now);
 	return 0;
 }
 
@@ -843,6 +846,11 @@ void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
 		return;
 	}
 	fail_send(x, code, msg, now_ms);
+}
+
+int tftp_xfer_peer_answered(const struct tftp_xfer *x)
+{
+	return x->answered;
 }
 
 int tftp_xfer_timed_out(const struct tftp_xfer *x)

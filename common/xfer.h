@@ -154,6 +154,7 @@ struct tftp_xfer {
 	int have_rtt;
 	uint32_t retries;           /* consecutive timeouts without progress */
 	uint64_t heard_at;          /* last valid packet from the peer (or start) */
+	int answered;               /* a valid packet from the peer came */
 	int collapsed;              /* sender: a timeout shrank the window to 1
 	                             * block until the next ACK (as TCP after an
 	                             * RTO): a silent peer gets no more windows */
@@ -199,6 +200,9 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms);
 void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
 		     uint64_t now_ms);
 
+/* The peer has answered our first packet (ACK of the OACK or of DATA 1,
+ * or its first DATA): until then a session may be a probe it gave up. */
+int tftp_xfer_peer_answered(const struct tftp_xfer *x);
 /* FAILED because the peer was silent too long (not an ERROR). */
 int tftp_xfer_timed_out(const struct tftp_xfer *x);
 /* How long the peer may stay silent before the transfer is given up, ms. */

@@ -334,6 +334,12 @@ int main(int argc, char **argv)
 		.grace_ms = 2000,
 	};
 	parse_args(argc, argv, &cfg);
+	/* TERM, INT and HUP wait (blocked) until the loop handles them
+	 * (server_init): a signal during start-up must not kill a half-made
+	 * server, and a HUP from a supervisor must never kill it. */
+	sigset_t early;
+	server_signals(&early);
+	sigprocmask(SIG_BLOCK, &early, NULL);
 	/* From here on every worker runs the rest of main on its own. */
 	if (cfg.workers > 1)
 		(void)workers_start(cfg.workers);

@@ -3,10 +3,12 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <syslog.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +250,10 @@ static void handle_request(struct server *srv, struct arrival *a,
 		from_host--;
 		dup = NULL;
 	}
+	if (dup && session_replace_by(dup, buf, len)) {
+		from_host--;
+		dup = NULL;
+	}
 	if (dup) {
 		/* A retransmitted request (or another one from the same TID):
 		 * that transfer is already answering it. */
@@ -306,6 +312,8 @@ static void handle_request(struct server *srv, struct arrival *a,
 	req.is_write = op == TFTP_OP_WRQ;
 	req.mode = mode;
 	req.clean = clean;
+	req.raw = buf;
+	req.rawlen = len;
 	if (session_start(srv, &req, &err) < 0)
 		refuse(srv, a, op, &p.filename, err.code, err.msg);
 }
@@ -578,7 +586,51 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(srv->ev_grace, &tv);
 }
 
+/* SIGHUP, as from systemd's ExecReload or logrotate: transfers go on.
+ * There is no configuration file to re-read (everything is on the command
+ * line); what can change under a running server is re-opened: the syslog
+ * connection (syslogd restarted) and the root directory (a new mount or a
+ * replaced directory at the same path). Not after --chroot: neither path
+ * is reachable any more. */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	const struct tftpd_config *cfg = srv->cfg;
+	(void)sig;
+	(void)what;
+	if (cfg->chroot) {
+		tftp_logf(&srv->log, TFTP_LOG_INFO,
+			  "SIGHUP: nothing to reopen inside --chroot; "
+			  "%zu transfer(s) go on", srv->nsessions);
+		return;
+	}
+	if (cfg->use_syslog) {
+		closelog();
+		openlog("tftpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+	int fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_WARN,
+			  "SIGHUP: root %s: %s (still serving the old one)",
+			  cfg->root, strerror(errno));
+		return;
+	}
+	close(srv->root.dirfd);
+	srv->root.dirfd = fd;
+	tftp_logf(&srv->log, TFTP_LOG_INFO,
+		  "SIGHUP: reopened the log and the root %s; %zu transfer(s) "
+		  "go on", cfg->root, srv->nsessions);
+}
+
 /* ---- life cycle -------------------------------------------------------- */
+
+void server_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
 
 int server_init(struct server *srv, const struct tftpd_config *cfg)
 {
@@ -618,20 +670,20 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 	}
 	srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->ev_sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
+	srv->ev_sighup = evsignal_new(srv->base, SIGHUP, on_reload, srv);
 	srv->ev_grace = evtimer_new(srv->base, on_grace, srv);
-	if (!srv->ev_sigterm || !srv->ev_sigint || !srv->ev_grace ||
-	    evsignal_add(srv->ev_sigterm, NULL) < 0 ||
-	    evsignal_add(srv->ev_sigint, NULL) < 0) {
+	if (!srv->ev_sigterm || !srv->ev_sigint || !srv->ev_sighup ||
+	    !srv->ev_grace || evsignal_add(srv->ev_sigterm, NULL) < 0 ||
+	    evsignal_add(srv->ev_sigint, NULL) < 0 ||
+	    evsignal_add(srv->ev_sighup, NULL) < 0) {
 		tftp_logf(&srv->log, TFTP_LOG_ERR, "cannot set up signals");
 		return -1;
 	}
-	/* A worker starts with these blocked (workers.c) so that a stop the
-	 * supervisor passes on before this point waits instead of killing
-	 * it; from here on the loop handles them. */
+	/* main (and a worker, workers.c) starts with these blocked so that
+	 * a signal before this point waits instead of killing a half-made
+	 * server (leaving files behind); from here on the loop handles them. */
 	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
+	server_signals(&stop);
 	sigprocmask(SIG_UNBLOCK, &stop, NULL);
 	return 0;
 }
@@ -741,6 +793,9 @@ void server_fini(struct server *srv)
 		event_free(srv->ev_sigterm);
 	if (srv->ev_sigint)
 		event_free(srv->ev_sigint);
+	if (srv->ev_sighup)
+		event_free(srv->ev_sighup);
+	srv->ev_sighup = NULL;
 	if (srv->ev_grace)
 		event_free(srv->ev_grace);
 	srv->ev_sigterm = srv->ev_sigint = srv->ev_grace = NULL;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "fsroot.h"
@@ -83,7 +84,7 @@ struct server {
 
 	struct tftpd_listener listeners[TFTPD_MAX_LISTEN];
 	size_t nlisteners;
-	struct event *ev_sigterm, *ev_sigint, *ev_grace;
+	struct event *ev_sigterm, *ev_sigint, *ev_sighup, *ev_grace;
 	int stopping;
 
 	/* Live transfers: a list for shutdown and a hash of chains keyed by
@@ -107,6 +108,9 @@ struct server {
 
 /* Open the root and bind the listening sockets (before any privilege
  * drop). Returns 0, or -1 after logging why. */
+/* The signals the server handles in its loop (TERM, INT: stop; HUP:
+ * reopen), blocked from the start of main until server_init. */
+void server_signals(sigset_t *set);
 int server_init(struct server *srv, const struct tftpd_config *cfg);
 /* After chroot/setuid: things that depend on the final credentials. */
 void server_ready(struct server *srv);

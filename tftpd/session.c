@@ -315,6 +315,18 @@ static const char *op_name(const struct session *s)
 	return s->is_write ? "WRQ" : "RRQ";
 }
 
+/* An RRQ whose OACK (with tsize) the client took only to learn the size:
+ * it ends the session with ERROR 8, or sends a new request without one. */
+static int is_size_probe(const struct session *s)
+{
+	const struct tftp_xfer *x = &s->x;
+	if (s->is_write || !(x->agreed.present & TFTP_OPT_TSIZE) ||
+	    tftp_xfer_peer_answered(x))
+		return 0;
+	return s->replaced ||
+	       (x->err_from_peer && x->err.code == TFTP_ERR_OPTNEG);
+}
+
 static void log_end(struct session *s)
 {
 	const struct tftp_xfer *x = &s->x;
@@ -327,8 +339,16 @@ static void log_end(struct session *s)
 		 !s->commit_failed && (!s->is_write || s->up.committed);
 	s->logged = 1;
 	char outcome[200];
+	int probe = !ok && is_size_probe(s);
 	if (ok) {
 		snprintf(outcome, sizeof(outcome), "ok");
+	} else if (probe) {
+		snprintf(outcome, sizeof(outcome), s->replaced
+			 ? "size probe, replaced by a new request from the same port"
+			 : "size probe, ended by the client (ERROR 8)");
+	} else if (s->replaced) {
+		snprintf(outcome, sizeof(outcome),
+			 "replaced by a new request from the same port");
 	} else if (s->commit_failed) {
 		snprintf(outcome, sizeof(outcome), "failed, sent ERROR %u (%s)",
 			 (unsigned)s->commit_err.code, s->commit_err.msg);
@@ -342,7 +362,8 @@ static void log_end(struct session *s)
 		snprintf(outcome, sizeof(outcome), "failed, sent ERROR %u (%s)",
 			 (unsigned)x->err.code, x->err.msg);
 	}
-	tftp_logf(&s->srv->log, ok ? TFTP_LOG_INFO : TFTP_LOG_WARN,
+	tftp_logf(&s->srv->log,
+		  ok || probe || s->replaced ? TFTP_LOG_INFO : TFTP_LOG_WARN,
 		  "%s %s %s %s: %" PRIu64 " bytes in %" PRIu64 ".%03u s "
 		  "(%" PRIu64 " B/s), blksize %u, window %u, "
 		  "%" PRIu64 " retransmits: %s",
@@ -451,6 +472,9 @@ static void stranger(struct session *s, const struct sockaddr *from,
 	/* Runts are not worth an answer: a reply larger than the request
 	 * would make the port a reflector. */
 	if (len < TFTP_HDR_LEN)
+		return;
+	/* Never answer an ERROR: two hosts doing so would ping-pong. */
+	if (tftp_packet_opcode(s->srv->buf, len) == TFTP_OP_ERROR)
 		return;
 	if (now - s->stranger_epoch >= 1000u) {
 		s->stranger_epoch = now;
@@ -610,6 +634,7 @@ int session_start(struct server *srv, const struct session_request *req,
 	memcpy(s->name, req->clean, namelen + 1u);
 	memcpy(&s->peer, req->peer, req->peerlen);
 	s->peerlen = req->peerlen;
+	s->req_hash = session_request_hash(req->raw, req->rawlen);
 	tftp_sockaddr_str(req->peer, s->peer_str, sizeof(s->peer_str));
 
 	uint64_t file_size = 0;
@@ -716,6 +741,27 @@ int session_start(struct server *srv, const struct session_request *req,
 fail:
 	session_free(s);
 	return -1;
+}
+
+uint64_t session_request_hash(const uint8_t *req, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ req[i]) * 1099511628211ull;
+	return h ^ len;
+}
+
+int session_replace_by(struct session *s, const uint8_t *req, size_t len)
+{
+	if (tftp_xfer_peer_answered(&s->x) ||
+	    session_request_hash(req, len) == s->req_hash)
+		return 0;
+	/* Ended without an ERROR: the client already waits for the answer
+	 * to its new request, and an ERROR from the old port could be taken
+	 * for it. */
+	s->replaced = 1;
+	session_end(s);
+	return 1;
 }
 
 void session_abort(struct session *s, const char *why)

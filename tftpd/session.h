@@ -53,6 +53,12 @@ struct session {
 	uint64_t stranger_epoch;
 	unsigned strangers;
 
+	/* The request that started it (FNV-1a of its bytes): a different
+	 * one from the same port, before the client answered us, replaces
+	 * this session (a PXE ROM's abandoned tsize probe). */
+	uint64_t req_hash;
+	int replaced;
+
 	struct tftp_xfer x;
 	char peer_str[64];
 	char name[];                  /* the cleaned file name */
@@ -67,6 +73,8 @@ struct session_request {
 	enum tftp_mode mode;
 	const char *clean;            /* fsroot_clean_name's result */
 	struct tftp_opts opts;        /* the request's options */
+	const uint8_t *raw;           /* the request datagram */
+	size_t rawlen;
 };
 
 /* Set up and start a transfer. Returns 0 once it runs (it is in the
@@ -78,6 +86,13 @@ int session_start(struct server *srv, const struct session_request *req,
 /* End a session now: a running transfer gets ERROR 0 with why (NULL: the
  * default message); a dallying upload, already complete, just ends. */
 void session_abort(struct session *s, const char *why);
+/* A new request from this session's client address and port: 1 if it
+ * replaced the session (it differs from the one that started it and the
+ * client never answered us, so the client has given this transfer up and
+ * sent no ERROR, as many PXE ROMs do after a tsize probe), 0 if the
+ * session goes on (an identical request is a retransmission). */
+int session_replace_by(struct session *s, const uint8_t *req, size_t len);
+uint64_t session_request_hash(const uint8_t *req, size_t len);
 /* Read what is queued on the transfer socket now, as its read event
  * would (the server's spin calls it without asking epoll first).
  * Returns 1 if the session ended and is freed, else 0. */

@@ -36,6 +36,7 @@ static void become_worker(pid_t supervisor, const sigset_t *old)
 	sigset_t mask = *old;
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 }
 
@@ -76,9 +77,11 @@ static void supervise(pid_t *pids, unsigned n, const sigset_t *set)
 			}
 			continue;
 		}
-		/* SIGTERM/SIGINT: the workers' own graceful shutdown; a
-		 * second one makes them abort, as it would a single server. */
-		stopping = 1;
+		/* SIGHUP: each worker reopens what it holds. SIGTERM/SIGINT:
+		 * the workers' own graceful shutdown; a second one makes
+		 * them abort, as it would a single server. */
+		if (sig != SIGHUP)
+			stopping = 1;
 		signal_all(pids, n, sig);
 	}
 	exit(failed ? 1 : 0);
@@ -93,6 +96,7 @@ int workers_start(unsigned n)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	/* Blocked before the first fork, so no signal is lost in between;
 	 * the workers unblock them in become_worker. */

@@ -87,12 +87,19 @@ class Options(ServerCase):
         bad = [BIG, U64_OVER, U32_OVER, "0x200", "0X200", "-512", "+512", " 512",
                "512 ", "5 12", "", "1e3", "512.0", "0512x", "\t512", "٥١٢"]
         for v in bad:
+            # A decimal blksize above 65464 that fits 64 bits is granted
+            # as 65464 (RFC 2348 lets the server answer smaller).
+            cap = v in (U32_OVER,)
             for name in ("blksize", "timeout", "windowsize"):
                 with self.subTest(name=name, value=v):
-                    self.get([(name, v)], None)
+                    self.get([(name, v)], {"blksize": "65464"}
+                             if cap and name == "blksize" else None)
             with self.subTest(name="blksize+tsize", value=v):
                 # A bad blksize does not spoil a good option next to it.
-                self.get([("blksize", v), ("tsize", "0")], {"tsize": str(SIZE)})
+                want = {"tsize": str(SIZE)}
+                if cap:
+                    want["blksize"] = "65464"
+                self.get([("blksize", v), ("tsize", "0")], want)
 
     def test_bad_tsize_on_write_is_ignored(self):
         for v in (BIG, U64_OVER, "-1", "0x10", " 3000", ""):
@@ -102,12 +109,13 @@ class Options(ServerCase):
     def test_range_edges(self):
         cases = [
             ([("blksize", "7")], None),
-            ([("blksize", "65465")], None),
+            ([("blksize", "65465")], {"blksize": "65464"}),  # the cap
             ([("blksize", "65464")], {"blksize": "65464"}),
             ([("blksize", "0")], None),
             ([("timeout", "0")], None),
             ([("timeout", "256")], None),
-            ([("timeout", "255")], {"timeout": "255"}),
+            ([("timeout", "255")], None),  # above --max-timeout 10
+            ([("timeout", "10")], {"timeout": "10"}),
             ([("windowsize", "0")], None),
             ([("windowsize", "65536")], None),
             ([("windowsize", "65535")], {"windowsize": "64"}),  # the server's cap

@@ -88,7 +88,8 @@ class TransferLines(unittest.TestCase):
                          ("WRQ", "512", "failed, client sent ERROR 0 (cancelled)"))
         (sil,) = lines_for(log, silent_port)
         self.assertEqual(sil["outcome"], "failed, timed out")
-        self.assertEqual(int(sil["rexmit"]), 2)
+        # 1 s x 2 retries of silence: DATA 1 again at 1 s, given up at 2 s
+        self.assertEqual(int(sil["rexmit"]), 1)
         self.assertRegex(log, r"127\.0\.0\.1:\d+ RRQ nope\.bin: refused, sent ERROR 1 "
                               r"\(File not found\)")
         # Nothing else was logged about these transfers.
