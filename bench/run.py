@@ -78,8 +78,9 @@ class OurServer(PeerServer):
     def argv(self, port):
         # Limits raised for the crowd scenarios (all clients are 127.0.0.1).
         return [self.exe, "-r", self.root, "-a", "127.0.0.1:%d" % port,
-                "-w", "--overwrite", "-m", "4000", "--max-per-client", "4000"
-                ] + self.extra
+                "-w", "--overwrite", "-m", "4000", "--max-per-client", "4000",
+                # as root, like the peers it is compared with
+                "-u", "root", "--permissive"] + self.extra
 
 
 class HpaServer(PeerServer):

@@ -46,6 +46,10 @@ const char *tftp_xfer_state_name(enum tftp_xfer_state s);
 struct tftp_err {
 	uint16_t code;       /* enum tftp_errcode */
 	char msg[128];
+	/* Hosts only, never sent: why, for the log, when msg is the RFC's
+	 * terse text ("Access violation" for an unreadable file, a ".."
+	 * and an unwritable directory alike). A static string or NULL. */
+	const char *why;
 };
 
 struct tftp_xfer_io {

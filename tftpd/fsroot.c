@@ -1,25 +1,67 @@
 /* Confinement beneath the root and atomic uploads. See fsroot.h. */
 #include "fsroot.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-static void set_err(struct tftp_err *err, uint16_t code, const char *msg)
+static void set_why(struct tftp_err *err, uint16_t code, const char *msg,
+		    const char *why)
 {
 	err->code = code;
+	err->why = why;
 	snprintf(err->msg, sizeof(err->msg), "%s", msg);
 }
 
+static void set_err(struct tftp_err *err, uint16_t code, const char *msg)
+{
+	set_why(err, code, msg, NULL);
+}
+
+static void fsroot_errno_map(int e, struct tftp_err *err);
+
+/* The log's reason for a refusal after errno e. */
+static const char *errno_why(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return "no such file";
+	case ENOTDIR:
+		return "a component of the name is not a directory";
+	case EXDEV:
+		return "the name resolves outside the root";
+	case ELOOP:
+		return "a symbolic link that leaves the root (or a loop)";
+	case EACCES:
+	case EPERM:
+		return "permission denied to the server's user";
+	case EISDIR:
+		return "a directory";
+	case ENAMETOOLONG:
+		return "name too long";
+	default:
+		return NULL;
+	}
+}
+
 void fsroot_errno_to_tftp(int e, struct tftp_err *err)
+{
+	fsroot_errno_map(e, err);
+	err->why = errno_why(e);
+}
+
+static void fsroot_errno_map(int e, struct tftp_err *err)
 {
 	switch (e) {
 	case ENOENT:
@@ -65,6 +107,9 @@ int fsroot_init(struct fsroot *r, const char *path)
 	r->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0)
 		return -1;
+	const char *tmp = getenv("TMPDIR");
+	r->spooldir = open(tmp && tmp[0] == '/' ? tmp : "/tmp",
+			   O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->use_openat2) {
 		/* Probe now, so that the start-up log names the resolver
 		 * really in use: a kernel older than 5.6, or valgrind 3.19,
@@ -86,7 +131,23 @@ void fsroot_fini(struct fsroot *r)
 {
 	if (r->dirfd >= 0)
 		close(r->dirfd);
-	r->dirfd = -1;
+	if (r->spooldir >= 0)
+		close(r->spooldir);
+	r->dirfd = r->spooldir = -1;
+}
+
+int fsroot_check_enter(const struct fsroot *r)
+{
+	return faccessat(r->dirfd, ".", X_OK, 0);
+}
+
+/* "small.txt/" and "x/." name a directory, as in.tftpd (and the kernel)
+ * read them; dropping the empty last component would serve the file. */
+static int names_a_directory(const char *in)
+{
+	size_t n = strlen(in);
+	return (n >= 1 && in[n - 1] == '/') ||
+	       (n >= 2 && in[n - 1] == '.' && in[n - 2] == '/');
 }
 
 int fsroot_clean_name(const char *in, char *out, size_t cap,
@@ -112,12 +173,14 @@ int fsroot_clean_name(const char *in, char *out, size_t cap,
 		 * the root needs it, and an escape is then impossible even
 		 * before the kernel's RESOLVE_BENEATH check. */
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			set_err(err, TFTP_ERR_ACCESS, "Access violation");
+			set_why(err, TFTP_ERR_ACCESS, "Access violation",
+				"a '..' component (outside the root)");
 			return -1;
 		}
 		if (n >= sizeof(FSROOT_TMP_PREFIX) - 1 &&
 		    memcmp(p, FSROOT_TMP_PREFIX, sizeof(FSROOT_TMP_PREFIX) - 1) == 0) {
-			set_err(err, TFTP_ERR_ACCESS, "Access violation");
+			set_why(err, TFTP_ERR_ACCESS, "Access violation",
+				"the server's own temporary file");
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -125,7 +188,8 @@ int fsroot_clean_name(const char *in, char *out, size_t cap,
 			/* Control characters have no business in a file name
 			 * and would garble the logs. */
 			if (c < 0x20 || c == 0x7f) {
-				set_err(err, TFTP_ERR_ACCESS, "Invalid file name");
+				set_why(err, TFTP_ERR_ACCESS, "Invalid file name",
+					"control characters in the name");
 				return -1;
 			}
 		}
@@ -138,7 +202,13 @@ int fsroot_clean_name(const char *in, char *out, size_t cap,
 	out[o] = '\0';
 	if (o == 0) {
 		/* The root itself: a directory, never a file to serve. */
-		set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		set_why(err, TFTP_ERR_ACCESS, "Not a regular file",
+			"the root directory");
+		return -1;
+	}
+	if (names_a_directory(in)) {
+		set_why(err, TFTP_ERR_ACCESS, "Not a regular file",
+			"the name ends in '/' or '/.' (a directory)");
 		return -1;
 	}
 	return 0;
@@ -237,7 +307,9 @@ int fsroot_open_read(struct fsroot *r, const char *clean, struct stat *st,
 	}
 	if (fstat(pfd, &pst) < 0 || !S_ISREG(pst.st_mode)) {
 		close(pfd);
-		set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		set_why(err, TFTP_ERR_ACCESS, "Not a regular file",
+			S_ISDIR(pst.st_mode) ? "a directory"
+					     : "not a regular file");
 		return -1;
 	}
 	/* Then the real open. The name may have been swapped in between, so
@@ -254,6 +326,12 @@ int fsroot_open_read(struct fsroot *r, const char *clean, struct stat *st,
 	    st->st_dev != pst.st_dev || st->st_ino != pst.st_ino) {
 		close(fd);
 		set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		return -1;
+	}
+	if (!r->permissive && !(st->st_mode & S_IROTH)) {
+		close(fd);
+		set_why(err, TFTP_ERR_ACCESS, "Access violation",
+			"not readable by others (-p serves it)");
 		return -1;
 	}
 	return fd;
@@ -278,7 +356,10 @@ static void tmp_name(char *buf, size_t cap)
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
 		rnd = (uint64_t)time(NULL) * 6364136223846793005ull;
 	rnd ^= ++counter * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
-	snprintf(buf, cap, FSROOT_TMP_PREFIX "%016llx", (unsigned long long)rnd);
+	/* The pid makes a file left by a killed server recognisable: the
+	 * next start removes those whose process is gone. */
+	snprintf(buf, cap, FSROOT_TMP_PREFIX "%ld-%016llx", (long)getpid(),
+		 (unsigned long long)rnd);
 }
 
 /* A new, exclusive, hidden name in the upload's directory. */
@@ -295,6 +376,60 @@ static int create_named(struct fsupload *u)
 	}
 	errno = EEXIST;
 	return -1;
+}
+
+/* A temporary name whose server process is gone (killed with SIGKILL,
+ * or a crash): ".tftpd-<pid>-<hex>" with no process <pid>. */
+static int stale_tmp(const char *name)
+{
+	size_t plen = sizeof(FSROOT_TMP_PREFIX) - 1;
+	if (strncmp(name, FSROOT_TMP_PREFIX, plen) != 0)
+		return 0;
+	char *end;
+	long pid = strtol(name + plen, &end, 10);
+	if (end == name + plen || *end != '-' || pid <= 0 || pid > INT32_MAX)
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Depth-first over the directories below dfd, bounded in depth and in
+ * entries looked at (*budget), removing stale temporary files. */
+static unsigned clean_dir(int dfd, int depth, unsigned long *budget)
+{
+	unsigned removed = 0;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && *budget > 0) {
+		(*budget)--;
+		if (e->d_type == DT_REG && stale_tmp(e->d_name)) {
+			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+				removed++;
+		} else if (e->d_type == DT_DIR && depth < 16 &&
+			   strcmp(e->d_name, ".") != 0 &&
+			   strcmp(e->d_name, "..") != 0) {
+			int sub = openat(dirfd(d), e->d_name,
+					 O_PATH | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+			if (sub >= 0) {
+				removed += clean_dir(sub, depth + 1, budget);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+	return removed;
+}
+
+unsigned fsroot_clean_stale(const struct fsroot *r)
+{
+	unsigned long budget = 1000000;
+	return clean_dir(r->dirfd, 0, &budget);
 }
 
 void fsroot_probe_tmpfile(struct fsroot *r)
@@ -325,12 +460,87 @@ void fsroot_probe_tmpfile(struct fsroot *r)
 	close(u.fd);
 }
 
+/* The spool: an unnamed file in $TMPDIR (or /tmp), else a memfd. */
+static int open_spool(const struct fsroot *r)
+{
+	int fd = -1;
+	if (r->spooldir >= 0)
+		fd = openat(r->spooldir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			    0600);
+	if (fd < 0)
+		fd = memfd_create("tftpd-spool", MFD_CLOEXEC);
+	return fd;
+}
+
+static int begin_spool(const struct fsroot *r, struct fsupload *u,
+		       struct tftp_err *err)
+{
+	u->target = openat(u->dirfd, u->base,
+			   O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				   O_CLOEXEC);
+	struct stat st;
+	if (u->target < 0 || fstat(u->target, &st) < 0 ||
+	    !S_ISREG(st.st_mode)) {
+		if (u->target < 0)
+			fsroot_errno_to_tftp(errno, err);
+		else
+			set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		return -1;
+	}
+	u->fd = open_spool(r);
+	if (u->fd < 0) {
+		fsroot_errno_to_tftp(errno, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Commit a spooled upload: copy it into the file, then cut the file to
+ * its length. Synchronous, on the loop: it runs once per upload, after
+ * its final block, and such uploads are small configuration files
+ * (a large one costs one sequential copy, bounded by --max-upload). A
+ * failure mid-copy can leave the file partly written (it was not
+ * replaced atomically: its directory could not hold a new name). */
+static int commit_spool(struct fsupload *u)
+{
+	uint8_t buf[65536];
+	off_t off = 0;
+	for (;;) {
+		ssize_t n = pread(u->fd, buf, sizeof(buf), off);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		for (ssize_t put = 0; put < n;) {
+			ssize_t w = pwrite(u->target, buf + put,
+					   (size_t)(n - put), off + put);
+			if (w <= 0)
+				return -1;
+			put += w;
+		}
+		off += n;
+	}
+	return ftruncate(u->target, off);
+}
+
+/* A replaced file keeps its mode, and its owner where we may set it (as
+ * root); the new file otherwise gets the umask's mode and our uid. */
+static void carry_over(const struct fsupload *u)
+{
+	if (!u->have_old)
+		return;
+	/* EPERM (not root) just leaves our own uid: not an error. */
+	if (fchown(u->fd, u->old_uid, u->old_gid) < 0 && errno != EPERM)
+		errno = 0;
+	(void)fchmod(u->fd, u->old_mode);
+}
+
 int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
 			uint64_t need, struct fsupload *u, struct tftp_err *err)
 {
 	struct stat st;
 	memset(u, 0, sizeof(*u));
-	u->dirfd = u->fd = -1;
+	u->dirfd = u->fd = u->target = -1;
 	const char *slash = strrchr(clean, '/');
 	u->base = slash ? slash + 1 : clean;
 	if (slash) {
@@ -360,9 +570,19 @@ int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
 			goto fail;
 		}
 		if (!overwrite) {
-			set_err(err, TFTP_ERR_EXISTS, "File already exists");
+			set_why(err, TFTP_ERR_EXISTS, "File already exists",
+				"exists, and no --overwrite");
 			goto fail;
 		}
+		if (!r->permissive && !(st.st_mode & S_IWOTH)) {
+			set_why(err, TFTP_ERR_ACCESS, "Access violation",
+				"not writable by others (-p replaces it)");
+			goto fail;
+		}
+		u->have_old = 1;
+		u->old_mode = st.st_mode & 07777;
+		u->old_uid = st.st_uid;
+		u->old_gid = st.st_gid;
 	} else if (errno != ENOENT) {
 		fsroot_errno_to_tftp(errno, err);
 		goto fail;
@@ -374,6 +594,13 @@ int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
 			set_err(err, TFTP_ERR_NOSPACE, "Not enough free space");
 			goto fail;
 		}
+	}
+	if (u->have_old && faccessat(u->dirfd, ".", W_OK, 0) < 0 &&
+	    errno == EACCES) {
+		/* Only the file is writable: spool, then write it in place. */
+		if (begin_spool(r, u, err) < 0)
+			goto fail;
+		return 0;
 	}
 	if (r->link != FSROOT_LINK_NONE) {
 		u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
@@ -405,6 +632,15 @@ int fsroot_upload_commit(struct fsroot *r, struct fsupload *u, int overwrite,
 	int rc;
 	if (u->committed)
 		return 0;
+	if (u->target >= 0) {
+		if (commit_spool(u) < 0) {
+			fsroot_errno_to_tftp(errno, err);
+			return -1;
+		}
+		u->committed = 1;
+		return 0;
+	}
+	carry_over(u);
 	if (!u->named) {
 		if (!overwrite) {
 			/* linkat never replaces: EEXIST if the name was taken
@@ -449,5 +685,7 @@ void fsroot_upload_discard(struct fsupload *u)
 		close(u->fd);
 	if (u->dirfd >= 0)
 		close(u->dirfd);
-	u->fd = u->dirfd = -1;
+	if (u->target >= 0)
+		close(u->target);
+	u->fd = u->dirfd = u->target = -1;
 }

@@ -35,17 +35,32 @@ struct fsroot {
 	int dirfd;                /* the root, O_PATH | O_DIRECTORY */
 	int use_openat2;          /* 0 after ENOSYS (or forced off) */
 	enum fsroot_link link;    /* how O_TMPFILE uploads get their name */
+	/* tftp-hpa's model, unless -p: only files readable by others are
+	 * served, only files writable by others are overwritten. */
+	int permissive;
+	/* Where an upload over a file in a directory the server may not
+	 * write to is spooled ($TMPDIR or /tmp, opened at start-up so a
+	 * chroot does not lose it); -1: a memfd instead. */
+	int spooldir;
 };
 
 /* Open the root directory. Returns 0 or -1 with errno set. The environment
  * variable TFTPD_NO_OPENAT2=1 forces the component walk (for tests). */
 int fsroot_init(struct fsroot *r, const char *path);
+/* After the privilege drop: can the server's user enter the root? 0, or
+ * -1 with errno set. */
+int fsroot_check_enter(const struct fsroot *r);
 void fsroot_fini(struct fsroot *r);
 
 /* Find out whether O_TMPFILE files can be linked into the root (it depends
  * on privileges and on /proc being mounted, so call it after chroot and the
  * privilege drop). TFTPD_NO_TMPFILE=1 forces hidden temporary names. */
 void fsroot_probe_tmpfile(struct fsroot *r);
+
+/* Remove temporary upload files (".tftpd-<pid>-...") below the root whose
+ * process is gone, e.g. after a SIGKILL; bounded (a million entries,
+ * depth 16). Returns how many were removed. */
+unsigned fsroot_clean_stale(const struct fsroot *r);
 
 /* Turn a requested name into a path relative to the root: leading and
  * repeated slashes and "." components go; "..", control characters, the
@@ -64,6 +79,15 @@ int fsroot_open_read(struct fsroot *r, const char *clean, struct stat *st,
 struct fsupload {
 	int dirfd;          /* the directory the file goes in (O_PATH) */
 	int fd;             /* the data */
+	/* Replacing a file whose directory is not writable (a switch's
+	 * pre-created, world-writable config backup): fd is a spool and
+	 * target the file itself, written in place only at commit. */
+	int target;
+	/* Replacing an existing file: its mode and owner, carried over. */
+	int have_old;
+	mode_t old_mode;
+	uid_t old_uid;
+	gid_t old_gid;
 	int named;          /* fd has the hidden name tmpname (no O_TMPFILE) */
 	int committed;
 	char tmpname[40];

@@ -48,7 +48,11 @@ static const char usage_text[] =
 	"      --max-per-client N    concurrent transfers per client address (default 32)\n"
 	"      --max-upload SIZE     largest upload, e.g. 100M (default unlimited)\n"
 	"  -U, --umask MASK          umask for uploaded files (octal, default 022)\n"
-	"  -u, --user USER           drop privileges to USER after binding\n"
+	"  -u, --user USER           drop privileges to USER after binding (as root,\n"
+	"                            default: tftp if it exists, else nobody;\n"
+	"                            -u root keeps root)\n"
+	"  -p, --permissive          serve files not readable by others, replace\n"
+	"                            files not writable by others\n"
 	"      --chroot              chroot into the root directory (with -u)\n"
 	"  -v, --verbose             more logging (repeatable)\n"
 	"      --syslog              log to syslog instead of stderr\n"
@@ -103,7 +107,7 @@ enum {
 	OPT_WORKERS,
 };
 
-static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:vhV";
+static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
 
 static const struct option long_opts[] = {
 	{"root", required_argument, NULL, 'r'},
@@ -124,6 +128,7 @@ static const struct option long_opts[] = {
 	{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
 	{"umask", required_argument, NULL, 'U'},
 	{"user", required_argument, NULL, 'u'},
+	{"permissive", no_argument, NULL, 'p'},
 	{"chroot", no_argument, NULL, OPT_CHROOT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
@@ -232,6 +237,9 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 				usage_error("--user: empty user name");
 			cfg->user = optarg;
 			break;
+		case 'p':
+			cfg->permissive = 1;
+			break;
 		case OPT_CHROOT:
 			cfg->chroot = 1;
 			break;
@@ -318,6 +326,53 @@ static int drop_privileges(const struct tftpd_config *cfg,
 	return 0;
 }
 
+/* Started as root without -u, tftpd does not keep root: it becomes the
+ * "tftp" user if there is one, else "nobody", as tftp-hpa does. Only an
+ * explicit -u root keeps root. */
+static int lookup_user(struct tftpd_config *cfg, struct passwd *pwbuf,
+		       char *store, size_t cap, struct passwd **pw,
+		       const struct tftp_log *log)
+{
+	*pw = NULL;
+	if (!cfg->user && geteuid() == 0) {
+		static const char *const dflt[] = {"tftp", "nobody"};
+		for (size_t i = 0; i < 2 && !*pw; i++)
+			(void)getpwnam_r(dflt[i], pwbuf, store, cap, pw);
+		if (!*pw) {
+			tftp_logf(log, TFTP_LOG_ERR,
+				  "started as root without -u, and neither a "
+				  "tftp nor a nobody user exists: give -u USER "
+				  "(or -u root to keep root)");
+			return -1;
+		}
+		cfg->user = (*pw)->pw_name;
+		return 0;
+	}
+	if (!cfg->user)
+		return 0;
+	int rc = getpwnam_r(cfg->user, pwbuf, store, cap, pw);
+	if (!*pw) {
+		tftp_logf(log, TFTP_LOG_ERR, "user %s: %s", cfg->user,
+			  rc ? strerror(rc) : "no such user");
+		return -1;
+	}
+	return 0;
+}
+
+/* After the drop: the user must be able to enter the root, or every
+ * request would fail with a puzzling "Access violation". */
+static int check_root(struct server *srv, const struct passwd *pw)
+{
+	if (fsroot_check_enter(&srv->root) == 0)
+		return 0;
+	tftp_logf(&srv->log, TFTP_LOG_ERR,
+		  "root %s: user %s cannot enter it (%s); make it and its "
+		  "parents searchable by that user (o+x) or choose another -u",
+		  srv->cfg->root, pw ? pw->pw_name : "(current)",
+		  strerror(errno));
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct tftpd_config cfg = {
@@ -366,18 +421,16 @@ int main(int argc, char **argv)
 	/* Look the user up while /etc is still in reach. */
 	struct passwd pwbuf, *pw = NULL;
 	char pwstore[4096];
-	if (cfg.user) {
-		int rc = getpwnam_r(cfg.user, &pwbuf, pwstore, sizeof(pwstore), &pw);
-		if (!pw) {
-			tftp_logf(&srv->log, TFTP_LOG_ERR, "user %s: %s", cfg.user,
-				  rc ? strerror(rc) : "no such user");
-			free(srv);
-			return 1;
-		}
+	if (lookup_user(&cfg, &pwbuf, pwstore, sizeof(pwstore), &pw,
+			&srv->log) < 0) {
+		free(srv);
+		return 1;
 	}
 
 	int status = 1;
-	if (server_init(srv, &cfg) == 0 && drop_privileges(&cfg, pw, &srv->log) == 0) {
+	if (server_init(srv, &cfg) == 0 &&
+	    drop_privileges(&cfg, pw, &srv->log) == 0 &&
+	    check_root(srv, pw) == 0) {
 		server_ready(srv);
 		if (server_run(srv) == 0)
 			status = 0;

@@ -203,9 +203,21 @@ static void printable(const char *s, size_t len, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+static void refuse_why(struct server *srv, const struct arrival *a,
+		       uint16_t op, const struct tftp_slice *name,
+		       uint16_t code, const char *msg, const char *why);
+
 static void refuse(struct server *srv, const struct arrival *a, uint16_t op,
 		   const struct tftp_slice *name, uint16_t code,
 		   const char *msg)
+{
+	refuse_why(srv, a, op, name, code, msg, NULL);
+}
+
+/* The client gets the RFC's terse ERROR; the log also says why. */
+static void refuse_why(struct server *srv, const struct arrival *a,
+		       uint16_t op, const struct tftp_slice *name,
+		       uint16_t code, const char *msg, const char *why)
 {
 	reply_error(a, code, msg);
 	if (!tftp_log_enabled(&srv->log, TFTP_LOG_INFO))
@@ -216,9 +228,10 @@ static void refuse(struct server *srv, const struct arrival *a, uint16_t op,
 		printable(name->ptr, name->len, shown, sizeof(shown));
 	else
 		snprintf(shown, sizeof(shown), "(malformed)");
-	tftp_logf(&srv->log, TFTP_LOG_INFO, "%s %s %s: refused, sent ERROR %u (%s)",
+	tftp_logf(&srv->log, TFTP_LOG_INFO,
+		  "%s %s %s: refused, sent ERROR %u (%s)%s%s",
 		  who, op == TFTP_OP_WRQ ? "WRQ" : "RRQ", shown, (unsigned)code,
-		  msg);
+		  msg, why ? ": " : "", why ? why : "");
 }
 
 static void handle_request(struct server *srv, struct arrival *a,
@@ -285,10 +298,10 @@ static void handle_request(struct server *srv, struct arrival *a,
 		refuse(srv, a, op, &p.filename, TFTP_ERR_UNDEF, "server busy");
 		return;
 	}
-	struct tftp_err err;
+	struct tftp_err err = {0};
 	char clean[TFTP_FILENAME_MAX + 2];
 	if (fsroot_clean_name(p.filename.ptr, clean, sizeof(clean), &err) < 0) {
-		refuse(srv, a, op, &p.filename, err.code, err.msg);
+		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
 		return;
 	}
 	struct session_request req;
@@ -315,7 +328,7 @@ static void handle_request(struct server *srv, struct arrival *a,
 	req.raw = buf;
 	req.rawlen = len;
 	if (session_start(srv, &req, &err) < 0)
-		refuse(srv, a, op, &p.filename, err.code, err.msg);
+		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
 }
 
 static void on_listen(evutil_socket_t fd, short what, void *arg)
@@ -636,7 +649,7 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 {
 	/* srv->log is set by the caller. */
 	srv->cfg = cfg;
-	srv->root.dirfd = -1;
+	srv->root.dirfd = srv->root.spooldir = -1;
 	for (size_t i = 0; i < TFTPD_MAX_LISTEN; i++)
 		srv->listeners[i].fd = -1;
 	if (getrandom(&srv->hash_key, sizeof(srv->hash_key), GRND_NONBLOCK) !=
@@ -656,6 +669,7 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 			  strerror(errno));
 		return -1;
 	}
+	srv->root.permissive = cfg->permissive;
 	static const struct tftpd_listen_spec dflt = {"", TFTP_PORT};
 	if (cfg->nlisten == 0) {
 		if (listen_spec(srv, &dflt) < 0)
@@ -691,8 +705,14 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 void server_ready(struct server *srv)
 {
 	const struct tftpd_config *cfg = srv->cfg;
-	if (cfg->allow_write)
+	if (cfg->allow_write) {
 		fsroot_probe_tmpfile(&srv->root);
+		unsigned stale = fsroot_clean_stale(&srv->root);
+		if (stale)
+			tftp_logf(&srv->log, TFTP_LOG_INFO,
+				  "removed %u temporary upload file(s) left by a "
+				  "server that was killed", stale);
+	}
 	/* How uploads are stored is only probed (and only worth saying)
 	 * with -w. */
 	const char *uploads = !cfg->allow_write ? ""

@@ -46,6 +46,7 @@ struct tftpd_config {
 	uint64_t max_upload;       /* 0: unlimited */
 	mode_t umask;
 	const char *user;
+	int permissive;            /* -p: no world-readable/-writable rule */
 	int chroot;
 	int verbosity;             /* number of -v */
 	int use_syslog;

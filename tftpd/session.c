@@ -629,7 +629,7 @@ int session_start(struct server *srv, const struct session_request *req,
 	}
 	s->srv = srv;
 	s->fd = s->file_fd = -1;
-	s->up.fd = s->up.dirfd = -1;
+	s->up.fd = s->up.dirfd = s->up.target = -1;
 	s->is_write = req->is_write;
 	memcpy(s->name, req->clean, namelen + 1u);
 	memcpy(&s->peer, req->peer, req->peerlen);

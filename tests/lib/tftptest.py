@@ -498,8 +498,9 @@ class TftpdServer(ServerRoot):
     PROBE = "tftptest-probe-no-such-file"
 
     def __init__(self, *args, root=None, host="127.0.0.1", env=None,
-                 verbose=True, probe=True):
+                 verbose=True, probe=True, plain=False):
         self.args = list(args)
+        self.plain = plain
         self.own_root = root is None
         self.root = root
         self.host = host
@@ -528,7 +529,10 @@ class TftpdServer(ServerRoot):
         argv = [tftpd_path(), "-r", self.root, "-a", hostport]
         if self.verbose:
             argv.append("-v")
-        return WRAPPER + argv + self.args
+        return WRAPPER + argv + self.privileges() + self.args
+
+    def privileges(self):
+        return [] if self.plain else as_root_permissive(self.args)
 
     def _probe(self, deadline):
         self._probe_ep = probe_server(self.host, self.port, self.proc,
@@ -652,6 +656,20 @@ def wait_for(pred, timeout, what):
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
+
+
+def as_root_permissive(args):
+    """The flags that keep a test's tftpd as it was before it dropped to
+    nobody by default and served only world-readable files: "-u root
+    --permissive", unless the test chose a user or -p itself. Tests of
+    the real defaults pass plain=True."""
+    args = list(args)
+    out = []
+    if not any(a in ("-u", "--user") or a.startswith("--user=") for a in args):
+        out += ["-u", "root"]
+    if not any(a in ("-p", "--permissive") for a in args):
+        out += ["--permissive"]
+    return out
 
 
 def run_tftpd(*args, timeout=10):

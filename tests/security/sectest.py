@@ -260,7 +260,7 @@ class Server:
             argv += ["-a", "[::1]:%d" % port]
         if self.verbose:
             argv.append("-v")
-        return WRAPPER + argv + self.extra
+        return WRAPPER + argv + tftptest.as_root_permissive(self.extra) + self.extra
 
     def start(self):
         fd, self.stderr_path = tempfile.mkstemp(prefix="tftpd-sec-", suffix=".log")

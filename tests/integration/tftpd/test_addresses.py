@@ -110,7 +110,7 @@ class TwoAddr(TftpdServer):
     def argv(self, port):
         return WRAPPER + [tftpd_path(), "-r", self.root, "-v",
                           "-a", "127.0.0.1:%d" % port,
-                          "-a", "[::1]:%d" % port] + self.args
+                          "-a", "[::1]:%d" % port] + self.privileges() + self.args
 
 
 class Wildcard(TftpdServer):
@@ -118,7 +118,7 @@ class Wildcard(TftpdServer):
 
     def argv(self, port):
         return WRAPPER + [tftpd_path(), "-r", self.root, "-v",
-                          "-a", ":%d" % port] + self.args
+                          "-a", ":%d" % port] + self.privileges() + self.args
 
 
 def loopback_up():
