@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Longer lines are truncated: a log line is never worth an allocation. */
 #define TFTP_LOG_LINE_MAX 1024
@@ -42,4 +43,78 @@ void tftp_logf(const struct tftp_log *log, enum tftp_log_level lvl,
 	va_start(ap, fmt);
 	tftp_vlogf(log, lvl, fmt, ap);
 	va_end(ap);
+}
+
+char *tftp_log_escape(const char *s, size_t len, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	size_t i = 0;
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t need = (c >= 0x20 && c < 0x7f) ? (c == '\\' ? 2u : 1u) : 4u;
+		if (o + need + 4u > cap) /* room for "..." and the NUL */
+			break;
+		if (need == 1u) {
+			out[o++] = (char)c;
+		} else if (need == 2u) {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15u];
+		}
+	}
+	if (i < len && o + 4u <= cap) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static const char *scale(double *v)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	size_t u = 0;
+	while (*v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		*v /= 1024.0;
+		u++;
+	}
+	return units[u];
+}
+
+char *tftp_human_size(uint64_t bytes, char *out, size_t cap)
+{
+	double v = (double)bytes;
+	const char *unit = scale(&v);
+	if (bytes < 1024u)
+		snprintf(out, cap, "%s", "");
+	else
+		snprintf(out, cap, " (%.1f %s)", v, unit);
+	return out;
+}
+
+char *tftp_human_duration(uint64_t us, char *out, size_t cap)
+{
+	if (us < 1000u)
+		snprintf(out, cap, "%u us", (unsigned)us);
+	else if (us < 1000000u)
+		snprintf(out, cap, "%.1f ms", (double)us / 1000.0);
+	else
+		snprintf(out, cap, "%.3f s", (double)us / 1e6);
+	return out;
+}
+
+char *tftp_human_rate(uint64_t bytes, uint64_t us, char *out, size_t cap)
+{
+	double v = (double)bytes * 1e6 / (double)(us ? us : 1u);
+	const char *unit = scale(&v);
+	if (unit[0] == 'B')
+		snprintf(out, cap, "%.0f B/s", v);
+	else
+		snprintf(out, cap, "%.1f %s/s", v, unit);
+	return out;
 }

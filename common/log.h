@@ -5,6 +5,8 @@
 #define TFTP_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum tftp_log_level {
 	TFTP_LOG_ERR = 0,
@@ -28,6 +30,19 @@ struct tftp_log {
 void tftp_log_stderr(void *ctx, enum tftp_log_level lvl, const char *line);
 
 /* NULL log is allowed and drops everything. */
+/* Bytes from the network made safe for a log line or a terminal: printable
+ * ASCII stays, a backslash becomes "\\", anything else "\xNN"; cut with
+ * "..." to fit cap (>= 8). Returns out. */
+char *tftp_log_escape(const char *s, size_t len, char *out, size_t cap);
+
+/* Human units for log and summary lines. Size: "" below 1 KiB, else
+ * " (1.5 KiB)" (with the leading space and parentheses). Duration: "850 us",
+ * "12.3 ms", "4.567 s" (never "0.000 s"). Rate: bytes over us, "512 B/s",
+ * "1.4 MiB/s". Each returns out. */
+char *tftp_human_size(uint64_t bytes, char *out, size_t cap);
+char *tftp_human_duration(uint64_t us, char *out, size_t cap);
+char *tftp_human_rate(uint64_t bytes, uint64_t us, char *out, size_t cap);
+
 void tftp_logf(const struct tftp_log *log, enum tftp_log_level lvl,
 	       const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void tftp_vlogf(const struct tftp_log *log, enum tftp_log_level lvl,

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "net.h"
 #include "cli.h"
+#include "limits.h"
 #include "options.h"
 #include "packet.h"
 #include "server.h"
@@ -46,6 +47,7 @@ static const char usage_text[] =
 	"                            (default 5)\n"
 	"  -m, --max-transfers N     concurrent transfers (default 1000)\n"
 	"      --max-per-client N    concurrent transfers per client address (default 32)\n"
+	"      --client-prefix6 N    IPv6 clients counted per /N (0..128, default 64)\n"
 	"      --max-upload SIZE     largest upload, e.g. 100M (default unlimited)\n"
 	"  -U, --umask MASK          umask for uploaded files (octal, default 022)\n"
 	"  -u, --user USER           drop privileges to USER after binding (as root,\n"
@@ -58,7 +60,7 @@ static const char usage_text[] =
 	"      --syslog              log to syslog instead of stderr\n"
 	"      --workers N           N server processes sharing the port through\n"
 	"                            SO_REUSEPORT, e.g. one per core (default 1;\n"
-	"                            limits apply per worker)\n"
+	"                            limits hold for all of them together)\n"
 	"  -h, --help                this help\n"
 	"  -V, --version             print the version\n";
 
@@ -100,6 +102,7 @@ enum {
 	OPT_NO_OPTIONS,
 	OPT_RETRIES,
 	OPT_MAX_TIMEOUT,
+	OPT_CLIENT_PREFIX6,
 	OPT_MAX_PER_CLIENT,
 	OPT_MAX_UPLOAD,
 	OPT_CHROOT,
@@ -123,6 +126,7 @@ static const struct option long_opts[] = {
 	{"timeout", required_argument, NULL, 't'},
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"max-timeout", required_argument, NULL, OPT_MAX_TIMEOUT},
+	{"client-prefix6", required_argument, NULL, OPT_CLIENT_PREFIX6},
 	{"max-transfers", required_argument, NULL, 'm'},
 	{"max-per-client", required_argument, NULL, OPT_MAX_PER_CLIENT},
 	{"max-upload", required_argument, NULL, OPT_MAX_UPLOAD},
@@ -199,6 +203,10 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 			cfg->timeout_s = (uint32_t)parse_num(
 				"--timeout", optarg, TFTP_TIMEOUT_MIN,
 				TFTP_TIMEOUT_MAX);
+			break;
+		case OPT_CLIENT_PREFIX6:
+			cfg->client_prefix6 = (unsigned)parse_num(
+				"--client-prefix6", optarg, 0, 128);
 			break;
 		case OPT_MAX_TIMEOUT:
 			cfg->max_timeout_s = (uint32_t)parse_num(
@@ -385,6 +393,7 @@ int main(int argc, char **argv)
 		.retries = 5,
 		.max_transfers = 1000,
 		.max_per_client = 32,
+		.client_prefix6 = 64,
 		.umask = 022,
 		.grace_ms = 2000,
 	};
@@ -395,6 +404,13 @@ int main(int argc, char **argv)
 	sigset_t early;
 	server_signals(&early);
 	sigprocmask(SIG_BLOCK, &early, NULL);
+	/* Shared by the workers: made before they fork. */
+	struct tftpd_limits *limits = limits_create(
+		cfg.max_transfers, cfg.max_per_client, cfg.client_prefix6);
+	if (!limits) {
+		fputs("tftpd: out of memory\n", stderr);
+		return 1;
+	}
 	/* From here on every worker runs the rest of main on its own. */
 	if (cfg.workers > 1)
 		(void)workers_start(cfg.workers);
@@ -402,8 +418,10 @@ int main(int argc, char **argv)
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {
 		fputs("tftpd: out of memory\n", stderr);
+		limits_free(limits);
 		return 1;
 	}
+	srv->limits = limits;
 	int lvl = TFTP_LOG_WARN + cfg.verbosity;
 	srv->log.level = lvl > TFTP_LOG_TRACE ? TFTP_LOG_TRACE
 					      : (enum tftp_log_level)lvl;
@@ -424,6 +442,7 @@ int main(int argc, char **argv)
 	if (lookup_user(&cfg, &pwbuf, pwstore, sizeof(pwstore), &pw,
 			&srv->log) < 0) {
 		free(srv);
+		limits_free(limits);
 		return 1;
 	}
 
@@ -438,6 +457,8 @@ int main(int argc, char **argv)
 	server_fini(srv);
 	tftp_logf(&srv->log, TFTP_LOG_INFO, "exiting");
 	free(srv);
+	/* Last: server_fini's sessions released their slots into it. */
+	limits_free(limits);
 	libevent_global_shutdown();
 	if (cfg.use_syslog)
 		closelog();

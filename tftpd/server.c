@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "net.h"
 #include "options.h"
 #include "session.h"
@@ -33,27 +34,12 @@ uint64_t server_now_ms(void)
 
 /* ---- the session table ------------------------------------------------- */
 
+/* Only the client (its address, or its IPv6 prefix) is hashed: every
+ * transfer of one client is in one chain, which --max-per-client keeps
+ * short. */
 static size_t host_bucket(const struct server *srv, const struct sockaddr *sa)
 {
-	const uint8_t *p = NULL;
-	size_t n = 0;
-	if (sa->sa_family == AF_INET) {
-		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		n = 4;
-	} else if (sa->sa_family == AF_INET6) {
-		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		n = 16;
-	}
-	/* FNV-1a seeded with a random key. Only the address is hashed: every
-	 * transfer of one client is in one chain, which --max-per-client
-	 * keeps short. */
-	uint32_t h = 2166136261u ^ srv->hash_key;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	h ^= h >> 16;
-	return h & (srv->nbuckets - 1u);
+	return limits_client_key(srv->limits, sa) & (srv->nbuckets - 1u);
 }
 
 void server_table_add(struct server *srv, struct session *s)
@@ -61,6 +47,7 @@ void server_table_add(struct server *srv, struct session *s)
 	s->bucket = host_bucket(srv, (struct sockaddr *)&s->peer);
 	s->hnext = srv->buckets[s->bucket];
 	srv->buckets[s->bucket] = s;
+	/* The server-wide slot was taken in handle_request. */
 	s->prev = NULL;
 	s->next = srv->all;
 	if (srv->all)
@@ -83,6 +70,9 @@ void server_table_remove(struct server *srv, struct session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	srv->nsessions--;
+	limits_release(srv->limits,
+		       limits_client_key(srv->limits,
+					 (const struct sockaddr *)&s->peer));
 }
 
 void server_session_gone(struct server *srv)
@@ -102,10 +92,10 @@ static unsigned host_sessions(const struct server *srv,
 	for (struct session *s = srv->buckets[host_bucket(srv, peer)]; s;
 	     s = s->hnext) {
 		const struct sockaddr *sp = (const struct sockaddr *)&s->peer;
-		if (!tftp_sockaddr_same_host(sp, peer))
+		if (!limits_same_client(srv->limits, sp, peer))
 			continue;
 		n++;
-		if (tftp_sockaddr_port(sp) == tftp_sockaddr_port(peer))
+		if (tftp_sockaddr_equal(sp, peer))
 			*dup = s;
 		else if (s->x.state == TFTP_XS_DALLY)
 			*dally = s;
@@ -190,19 +180,6 @@ static void reply_error(const struct arrival *a, uint16_t code, const char *msg)
 	(void)sendmsg(a->l->fd, &m, 0);
 }
 
-/* A name from the network, made safe for a log line. */
-static void printable(const char *s, size_t len, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < len && o + 4 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (o + 4 >= cap && len > o)
-		memcpy(out + o, "...", 3), o += 3;
-	out[o] = '\0';
-}
-
 static void refuse_why(struct server *srv, const struct arrival *a,
 		       uint16_t op, const struct tftp_slice *name,
 		       uint16_t code, const char *msg, const char *why);
@@ -222,10 +199,10 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 	reply_error(a, code, msg);
 	if (!tftp_log_enabled(&srv->log, TFTP_LOG_INFO))
 		return;
-	char who[64], shown[120];
+	char who[64], shown[160];
 	tftp_sockaddr_str((const struct sockaddr *)&a->peer, who, sizeof(who));
 	if (name)
-		printable(name->ptr, name->len, shown, sizeof(shown));
+		tftp_log_escape(name->ptr, name->len, shown, sizeof(shown));
 	else
 		snprintf(shown, sizeof(shown), "(malformed)");
 	tftp_logf(&srv->log, TFTP_LOG_INFO,
@@ -327,8 +304,16 @@ static void handle_request(struct server *srv, struct arrival *a,
 	req.clean = clean;
 	req.raw = buf;
 	req.rawlen = len;
-	if (session_start(srv, &req, &err) < 0)
+	/* Then the limits of the whole server (all --workers). */
+	uint32_t key = limits_client_key(srv->limits, peer);
+	if (!limits_take(srv->limits, key)) {
+		refuse(srv, a, op, &p.filename, TFTP_ERR_UNDEF, "server busy");
+		return;
+	}
+	if (session_start(srv, &req, &err) < 0) {
+		limits_release(srv->limits, key);
 		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
+	}
 }
 
 static void on_listen(evutil_socket_t fd, short what, void *arg)
@@ -496,6 +481,25 @@ static int listen_wildcard(struct server *srv, int family, uint16_t port,
 			    tftp_sockaddr_len((struct sockaddr *)&ss));
 }
 
+/* -a [::ffff:192.0.2.1]: an IPv4 address written as IPv6 (as some tools
+ * print them) is listened on as that IPv4 address; an IPv6-only socket
+ * cannot bind it. Returns the length of *out. */
+static socklen_t unmap_v4(struct sockaddr *out, const struct sockaddr *in,
+			  socklen_t len)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
+	if (in->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(out, in, len);
+		return len;
+	}
+	struct sockaddr_in v4;
+	memset(&v4, 0, sizeof(v4));
+	v4.sin_family = AF_INET;
+	memcpy(&v4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memcpy(out, &v4, sizeof(v4));
+	return (socklen_t)sizeof(v4);
+}
+
 static int listen_spec(struct server *srv, const struct tftpd_listen_spec *sp)
 {
 	const struct tftpd_config *cfg = srv->cfg;
@@ -522,9 +526,10 @@ static int listen_spec(struct server *srv, const struct tftpd_listen_spec *sp)
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
 		struct sockaddr_storage ss;
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		socklen_t len = unmap_v4((struct sockaddr *)&ss, ai->ai_addr,
+					 ai->ai_addrlen);
 		tftp_sockaddr_set_port((struct sockaddr *)&ss, sp->port);
-		if (add_listener(srv, (struct sockaddr *)&ss, ai->ai_addrlen) < 0) {
+		if (add_listener(srv, (struct sockaddr *)&ss, len) < 0) {
 			freeaddrinfo(res);
 			return -1;
 		}
@@ -670,6 +675,8 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 		return -1;
 	}
 	srv->root.permissive = cfg->permissive;
+	const char *sfmax = getenv("TFTPD_SENDFILE_MAX");
+	srv->sendfile_max = sfmax ? (size_t)strtoul(sfmax, NULL, 10) : 0;
 	static const struct tftpd_listen_spec dflt = {"", TFTP_PORT};
 	if (cfg->nlisten == 0) {
 		if (listen_spec(srv, &dflt) < 0)

@@ -43,6 +43,7 @@ struct tftpd_config {
 	uint32_t retries;
 	unsigned max_transfers;
 	unsigned max_per_client;
+	unsigned client_prefix6;   /* IPv6 clients counted per this prefix */
 	uint64_t max_upload;       /* 0: unlimited */
 	mode_t umask;
 	const char *user;
@@ -82,6 +83,8 @@ struct server {
 	struct tftp_log log;
 	struct event_base *base;
 	struct fsroot root;
+	struct tftpd_limits *limits; /* shared by the workers (limits.h) */
+	size_t sendfile_max;       /* TFTPD_SENDFILE_MAX (tests): cap a call */
 
 	struct tftpd_listener listeners[TFTPD_MAX_LISTEN];
 	size_t nlisteners;

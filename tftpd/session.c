@@ -12,6 +12,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -250,6 +251,30 @@ static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
  * header is corked (MSG_MORE) and sendfile appends the file's pages to
  * the same datagram, one copy in all (on loopback the receiver copies
  * straight from the page cache) instead of pread's and sendto's two. */
+static int set_cork(int fd, int on)
+{
+	return setsockopt(fd, IPPROTO_UDP, UDP_CORK, &on, sizeof(on));
+}
+
+/* sendfile until want bytes are in the corked datagram, resuming after a
+ * short return (a signal, a capped call); stops at the end of the file or
+ * on an error. TFTPD_SENDFILE_MAX (tests) caps each call. */
+static size_t sendfile_all(struct session *s, uint64_t off, size_t want)
+{
+	size_t done = 0;
+	size_t cap = s->srv->sendfile_max ? s->srv->sendfile_max : want;
+	for (int tries = 0; done < want && tries < 4096; tries++) {
+		off_t pos = (off_t)(off + done);
+		size_t n = want - done < cap ? want - done : cap;
+		ssize_t r = sendfile(s->fd, s->file_fd, &pos, n);
+		if (r > 0)
+			done += (size_t)r;
+		else if (r == 0 || errno != EINTR)
+			break;
+	}
+	return done;
+}
+
 static long io_send_file(void *ctx, const uint8_t *hdr, uint64_t off,
 			 size_t len, struct tftp_err *err)
 {
@@ -260,24 +285,33 @@ static long io_send_file(void *ctx, const uint8_t *hdr, uint64_t off,
 							  : len);
 	(void)err;
 	batch_flush(s->srv);
-	if (sendto(s->fd, hdr, TFTP_HDR_LEN, want ? MSG_MORE : 0, to,
-		   s->peerlen) < 0 || want == 0)
+	if (want == 0) {
+		(void)sendto(s->fd, hdr, TFTP_HDR_LEN, 0, to, s->peerlen);
+		return 0;
+	}
+	/* The datagram is built under UDP_CORK: the header, the file's bytes
+	 * by sendfile (resumed when a call comes back short) and, if the
+	 * file ran short of what it had, the rest by pread; uncorking sends
+	 * it whole. A short sendfile never becomes a short, final-looking
+	 * block. */
+	if (set_cork(s->fd, 1) < 0 ||
+	    sendto(s->fd, hdr, TFTP_HDR_LEN, 0, to, s->peerlen) < 0) {
+		(void)set_cork(s->fd, 0);
 		return (long)want; /* a failed send is a loss */
-	off_t pos = (off_t)off;
-	ssize_t n = sendfile(s->fd, s->file_fd, &pos, want);
-	if (n == (ssize_t)want)
-		return n; /* the last piece went without MSG_MORE: sent */
-	/* Short. Either the file shrank since it was opened (what was
-	 * appended waits in the cork) or the send failed (the kernel dropped
-	 * the whole datagram). An empty send ends the datagram in the first
-	 * case; in the second it goes out alone and, shorter than any TFTP
-	 * packet, is ignored. */
-	(void)sendto(s->fd, hdr, 0, 0, to, s->peerlen);
-	struct stat st;
-	if (n >= 0 && fstat(s->file_fd, &st) == 0 &&
-	    (uint64_t)st.st_size == off + (uint64_t)n)
-		return n; /* end of file: the short block ends the transfer */
-	return (long)want; /* a loss: the timer sends it again */
+	}
+	size_t done = sendfile_all(s, off, want);
+	if (done < want) {
+		/* Fewer bytes only at a real end of file (it shrank since it
+		 * was opened): then the short block is the end. */
+		ssize_t r = pread(s->file_fd, s->srv->buf, want - done,
+				  (off_t)(off + done));
+		if (r > 0 &&
+		    sendto(s->fd, s->srv->buf, (size_t)r, 0, to, s->peerlen) ==
+			    (ssize_t)r)
+			done += (size_t)r;
+	}
+	(void)set_cork(s->fd, 0);
+	return (long)done;
 }
 
 static int io_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
@@ -327,50 +361,67 @@ static int is_size_probe(const struct session *s)
 	       (x->err_from_peer && x->err.code == TFTP_ERR_OPTNEG);
 }
 
+static void outcome_text(const struct session *s, int ok, int probe,
+			 char *out, size_t cap)
+{
+	const struct tftp_xfer *x = &s->x;
+	if (ok)
+		snprintf(out, cap, "ok");
+	else if (probe)
+		snprintf(out, cap, s->replaced
+			 ? "size probe, replaced by a new request from the same port"
+			 : "size probe, ended by the client (ERROR 8)");
+	else if (s->replaced)
+		snprintf(out, cap, "replaced by a new request from the same port");
+	else if (s->commit_failed)
+		snprintf(out, cap, "failed, sent ERROR %u (%s)",
+			 (unsigned)s->commit_err.code, s->commit_err.msg);
+	else if (x->err_from_peer)
+		snprintf(out, cap, "failed, client sent ERROR %u (%s)",
+			 (unsigned)x->err.code, x->err.msg);
+	else if (tftp_xfer_timed_out(x))
+		snprintf(out, cap, "failed, timed out");
+	else
+		snprintf(out, cap, "failed, sent ERROR %u (%s)",
+			 (unsigned)x->err.code, x->err.msg);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static const char *shown_name(const struct session *s, char *out, size_t cap)
+{
+	return tftp_log_escape(s->name, strlen(s->name), out, cap);
+}
+
+/* One line per transfer: bytes (and KiB/MiB), the time in us, ms or s,
+ * the rate in human units. */
 static void log_end(struct session *s)
 {
 	const struct tftp_xfer *x = &s->x;
 	const struct tftp_xfer_stats *st = &x->stats;
-	uint64_t end = st->end_ms ? st->end_ms : server_now_ms();
-	uint64_t ms = end > st->start_ms ? end - st->start_ms : 0;
-	/* Bytes per second, from milliseconds; 0 ms counts as 1. */
-	uint64_t rate = st->bytes * 1000u / (ms ? ms : 1u);
+	uint64_t us = mono_us() - s->start_us;
 	int ok = (x->state == TFTP_XS_DONE || x->state == TFTP_XS_DALLY) &&
 		 !s->commit_failed && (!s->is_write || s->up.committed);
-	s->logged = 1;
-	char outcome[200];
 	int probe = !ok && is_size_probe(s);
-	if (ok) {
-		snprintf(outcome, sizeof(outcome), "ok");
-	} else if (probe) {
-		snprintf(outcome, sizeof(outcome), s->replaced
-			 ? "size probe, replaced by a new request from the same port"
-			 : "size probe, ended by the client (ERROR 8)");
-	} else if (s->replaced) {
-		snprintf(outcome, sizeof(outcome),
-			 "replaced by a new request from the same port");
-	} else if (s->commit_failed) {
-		snprintf(outcome, sizeof(outcome), "failed, sent ERROR %u (%s)",
-			 (unsigned)s->commit_err.code, s->commit_err.msg);
-	} else if (x->err_from_peer) {
-		snprintf(outcome, sizeof(outcome),
-			 "failed, client sent ERROR %u (%s)",
-			 (unsigned)x->err.code, x->err.msg);
-	} else if (strcmp(x->err.msg, "Timed out") == 0) {
-		snprintf(outcome, sizeof(outcome), "failed, timed out");
-	} else {
-		snprintf(outcome, sizeof(outcome), "failed, sent ERROR %u (%s)",
-			 (unsigned)x->err.code, x->err.msg);
-	}
+	s->logged = 1;
+	char outcome[200], shown[256], size[32], dur[32], rate[32];
+	outcome_text(s, ok, probe, outcome, sizeof(outcome));
+	tftp_human_size(st->bytes, size, sizeof(size));
+	tftp_human_duration(us, dur, sizeof(dur));
+	tftp_human_rate(st->bytes, us, rate, sizeof(rate));
 	tftp_logf(&s->srv->log,
 		  ok || probe || s->replaced ? TFTP_LOG_INFO : TFTP_LOG_WARN,
-		  "%s %s %s %s: %" PRIu64 " bytes in %" PRIu64 ".%03u s "
-		  "(%" PRIu64 " B/s), blksize %u, window %u, "
-		  "%" PRIu64 " retransmits: %s",
-		  s->peer_str, op_name(s), s->name,
-		  tftp_mode_name(x->cfg.mode), st->bytes, ms / 1000u,
-		  (unsigned)(ms % 1000u), rate, (unsigned)x->blksize,
-		  (unsigned)x->window, st->retransmits, outcome);
+		  "%s %s %s %s: %" PRIu64 " bytes%s in %s (%s), blksize %u, "
+		  "window %u, %" PRIu64 " retransmits: %s",
+		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
+		  tftp_mode_name(x->cfg.mode), st->bytes, size, dur, rate,
+		  (unsigned)x->blksize, (unsigned)x->window, st->retransmits,
+		  outcome);
 }
 
 /* Release what a session holds, started or not. An upload that was not
@@ -635,6 +686,7 @@ int session_start(struct server *srv, const struct session_request *req,
 	memcpy(&s->peer, req->peer, req->peerlen);
 	s->peerlen = req->peerlen;
 	s->req_hash = session_request_hash(req->raw, req->rawlen);
+	s->start_us = mono_us();
 	tftp_sockaddr_str(req->peer, s->peer_str, sizeof(s->peer_str));
 
 	uint64_t file_size = 0;
@@ -730,8 +782,10 @@ int session_start(struct server *srv, const struct session_request *req,
 	}
 	/* From here on the session is live and ends only via session_end. */
 	server_table_add(srv, s);
+	char shown[256];
 	tftp_logf(&srv->log, TFTP_LOG_DEBUG, "%s %s %s %s: started%s%s",
-		  s->peer_str, op_name(s), s->name, tftp_mode_name(req->mode),
+		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
+		  tftp_mode_name(req->mode),
 		  xc.opts.present ? " with OACK" : "",
 		  io.send_file ? ", DATA by sendfile" : "");
 	tftp_xfer_start(&s->x, server_now_ms());

@@ -58,6 +58,7 @@ struct session {
 	 * this session (a PXE ROM's abandoned tsize probe). */
 	uint64_t req_hash;
 	int replaced;
+	uint64_t start_us;            /* for the log line's duration */
 
 	struct tftp_xfer x;
 	char peer_str[64];

@@ -242,6 +242,26 @@ class Requests(unittest.TestCase):
         self.assertNotIn("failed", line)
 
 
+class Logs(unittest.TestCase):
+    def test_names_escaped_in_log(self):
+        """Bytes of a name that are not printable ASCII never reach the
+        log raw (a terminal tailing it would obey escape sequences)."""
+        with TftpdServer() as srv:
+            srv.write("caf\u00e9.txt", b"x" * 10)
+            with Endpoint() as e:
+                e.send(pack_rrq(b"bad\x1b]0;owned\x07.bin"), srv.port)
+                p = e.recv(3)
+                self.assertEqual(p.op, ERROR)
+                e.send(pack_rrq("caf\u00e9.txt".encode()), srv.port)
+                d = next_of(e, DATA)
+                e.send(pack_ack(1), d.port)
+            wait_for(lambda: "caf\\xc3\\xa9.txt" in srv.log(), 5, "the log line")
+            log = srv.stop()
+        self.assertIn("bad\\x1b]0;owned\\x07.bin", log)
+        self.assertNotIn("\x1b", log)
+        self.assertNotIn("\u00e9", log)
+
+
 class Peers(unittest.TestCase):
     def test_stranger_error_not_answered(self):
         """An ERROR from a stranger to a session port gets nothing back

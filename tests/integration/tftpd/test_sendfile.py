@@ -111,6 +111,26 @@ class Sendfile(unittest.TestCase):
         self.shrink_during(2 * BIG)
 
 
+class ShortSendfile(unittest.TestCase):
+    """sendfile may return short (a signal, memory pressure); the test
+    knob TFTPD_SENDFILE_MAX caps every call at 1000 bytes. The block is
+    resumed, never sent short: a short block would end the transfer
+    early (it used to)."""
+
+    def test_capped_calls_still_whole_blocks(self):
+        with TftpdServer("-v", host=ADDR, env={"TFTPD_SENDFILE_MAX": "1000"}) as srv:
+            for size in (3 * BIG + 5, 2 * BIG):
+                content = pattern(size, seed=size)
+                srv.write("c.bin", content)
+                with srv.client() as c:
+                    res = c.get("c.bin", opts=[("blksize", str(BIG)),
+                                               ("windowsize", "4")])
+                self.assertTrue(res.data == content,
+                                "%d of %d bytes" % (len(res.data), size))
+            log = srv.stop()
+        self.assertIn(SENDFILE, log)
+
+
 if __name__ == "__main__":
     peers.enter_own_netns(addrs=(ADDR + "/32",))
     main()

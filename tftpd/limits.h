@@ -1,0 +1,31 @@
+/* Limits that hold for the whole server: --max-transfers and
+ * --max-per-client counted in memory shared by every --workers process
+ * (a MAP_SHARED mapping made before the fork), so N workers do not grant
+ * N times the limits. A client is its IPv4 address or its IPv6 address's
+ * first --client-prefix6 bits (a host on a /64 has many addresses). */
+#ifndef TFTPD_LIMITS_H
+#define TFTPD_LIMITS_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct tftpd_limits;
+
+/* Before workers_start. NULL if the mapping fails (out of memory). */
+struct tftpd_limits *limits_create(unsigned max_transfers,
+				   unsigned max_per_client, unsigned prefix6);
+void limits_free(struct tftpd_limits *l);
+
+/* The client key of an address (its prefix, hashed). */
+uint32_t limits_client_key(const struct tftpd_limits *l,
+			   const struct sockaddr *sa);
+/* Take a transfer slot for client key: 1, or 0 if a limit is reached. */
+int limits_take(struct tftpd_limits *l, uint32_t key);
+void limits_release(struct tftpd_limits *l, uint32_t key);
+
+/* Do a and b belong to the same client (same IPv4 address, or same first
+ * prefix6 bits of the IPv6 address)? */
+int limits_same_client(const struct tftpd_limits *l, const struct sockaddr *a,
+		       const struct sockaddr *b);
+
+#endif
