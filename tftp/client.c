@@ -47,7 +47,16 @@ struct local_file {
 	const char *path;     /* what the user named ("-" for stdio) */
 	char *final_path;     /* get: where the file goes (LOCAL, or inside it) */
 	char *tmp_path;       /* get: the hidden temporary file, or NULL */
+	char *dir;            /* get: final_path's directory */
+	int unnamed;          /* get: fd is O_TMPFILE in dir, linked at commit */
+	int target;           /* get into a file in a read-only directory: the
+	                       * file itself; fd is a spool in $TMPDIR */
 	mode_t mode;          /* get: permissions for the finished file */
+	int have_old;         /* get replaces a file: its owner, carried over */
+	uid_t uid;
+	gid_t gid;
+	uint64_t reserved;    /* bytes fallocated for the announced tsize */
+	volatile sig_atomic_t *stop; /* a signal came: stop blocking */
 	int regular;          /* put: pread works; size is known */
 	uint64_t size;
 	/* put from a pipe: the last bytes read, so the engine can regenerate
@@ -84,6 +93,7 @@ struct client {
 	unsigned strangers;
 	int options_reported;
 	struct tftp_progress prog;
+	uint64_t start_us;            /* the request went out */
 };
 
 static uint64_t now_ms(void)
@@ -124,12 +134,16 @@ static void trace_packet(const struct client *c, const char *dir,
 			dir, len, (unsigned)tftp_packet_opcode(pkt, len));
 		return;
 	}
+	char e1[200], e2[80];
 	switch (p.op) {
 	case TFTP_OP_RRQ:
 	case TFTP_OP_WRQ:
-		n = snprintf(line, sizeof(line), "%s \"%.*s\" %.*s",
-			     tftp_opcode_name(p.op), (int)p.filename.len,
-			     p.filename.ptr, (int)p.mode.len, p.mode.ptr);
+		n = snprintf(line, sizeof(line), "%s \"%s\" %s",
+			     tftp_opcode_name(p.op),
+			     tftp_log_escape(p.filename.ptr, p.filename.len, e1,
+					     sizeof(e1)),
+			     tftp_log_escape(p.mode.ptr, p.mode.len, e2,
+					     sizeof(e2)));
 		break;
 	case TFTP_OP_OACK:
 		n = snprintf(line, sizeof(line), "OACK");
@@ -142,18 +156,20 @@ static void trace_packet(const struct client *c, const char *dir,
 		n = snprintf(line, sizeof(line), "ACK %u", (unsigned)p.block);
 		break;
 	default:
-		n = snprintf(line, sizeof(line), "ERROR %u \"%.*s\"",
+		n = snprintf(line, sizeof(line), "ERROR %u \"%s\"",
 			     (unsigned)p.errcode,
-			     (int)(p.errmsg.len > 200 ? 200 : p.errmsg.len),
-			     p.errmsg.ptr);
+			     tftp_log_escape(p.errmsg.ptr, p.errmsg.len, e1,
+					     sizeof(e1)));
 		break;
 	}
+	/* Every byte from the network is escaped: a name or message could
+	 * carry terminal escape sequences. */
 	for (size_t i = 0; i < p.nopts && n > 0 && (size_t)n < sizeof(line); i++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %.*s=%.*s",
-			      (int)(p.opts[i].name.len > 32 ? 32 : p.opts[i].name.len),
-			      p.opts[i].name.ptr,
-			      (int)(p.opts[i].value.len > 32 ? 32 : p.opts[i].value.len),
-			      p.opts[i].value.ptr);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s=%s",
+			      tftp_log_escape(p.opts[i].name.ptr,
+					      p.opts[i].name.len, e2, 40),
+			      tftp_log_escape(p.opts[i].value.ptr,
+					      p.opts[i].value.len, e1, 40));
 	fprintf(stderr, "tftp: %s %s\n", dir, line);
 }
 
@@ -200,7 +216,9 @@ static int write_all(struct local_file *lf, const uint8_t *buf, size_t len)
 	while (len) {
 		ssize_t n = write(lf->fd, buf, len);
 		if (n < 0) {
-			if (errno == EINTR)
+			/* No SA_RESTART: a signal interrupts a write blocked on
+			 * a full pipe, and ends the client. */
+			if (errno == EINTR && !(lf->stop && *lf->stop))
 				continue;
 			return -1;
 		}
@@ -348,15 +366,48 @@ static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 /* Every address of the host, in getaddrinfo's order of preference: a
  * name like "localhost" may have ::1 first while the server listens on
  * 127.0.0.1 only, so the others are tried when one does not answer. */
+/* A lookup in flight: on the heap, because a lookup that cannot be
+ * cancelled still writes into it after a signal made us give up. */
+struct lookup {
+	struct gaicb req;
+	struct addrinfo hints;
+	char port[8];
+};
+
+/* Resolve the server, asynchronously so that a signal ends the wait for a
+ * slow DNS server within 100 ms (plain getaddrinfo retries through
+ * signals). */
 static struct addrinfo *resolve(const struct tftp_client_args *a)
 {
-	struct addrinfo hints, *res = NULL;
-	char port[8];
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = a->family;
-	hints.ai_socktype = SOCK_DGRAM;
-	snprintf(port, sizeof(port), "%u", (unsigned)a->port);
-	int rc = getaddrinfo(a->host, port, &hints, &res);
+	struct lookup *l = calloc(1, sizeof(*l));
+	if (!l) {
+		errf("out of memory");
+		return NULL;
+	}
+	l->hints.ai_family = a->family;
+	l->hints.ai_socktype = SOCK_DGRAM;
+	snprintf(l->port, sizeof(l->port), "%u", (unsigned)a->port);
+	l->req.ar_name = a->host;
+	l->req.ar_service = l->port;
+	l->req.ar_request = &l->hints;
+	struct gaicb *list[1] = {&l->req};
+	int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (rc == 0)
+		rc = gai_error(&l->req);
+	while (rc == EAI_INPROGRESS && !*a->stop) {
+		struct timespec tick = {.tv_sec = 0, .tv_nsec = 100000000};
+		(void)gai_suspend((const struct gaicb *const *)list, 1, &tick);
+		rc = gai_error(&l->req);
+	}
+	if (rc == EAI_INPROGRESS) {
+		/* Interrupted: a lookup already running is left to finish on
+		 * its own (the process is about to exit) with l for it. */
+		if (gai_cancel(&l->req) == EAI_CANCELED)
+			free(l);
+		return NULL;
+	}
+	struct addrinfo *res = l->req.ar_result;
+	free(l);
 	if (rc != 0) {
 		errf("%s: %s", a->host, gai_strerror(rc));
 		return NULL;
@@ -449,14 +500,17 @@ static int alloc_slots(struct client *c)
  * RFC 1350 says answer ERROR 5 and carry on. Rate-limited, and never for
  * runts, so the port is no reflector. */
 static void stranger(struct client *c, const struct sockaddr *from,
-		     size_t len, uint64_t now)
+		     const uint8_t *pkt, size_t len, uint64_t now)
 {
+	/* Never answer an ERROR: two hosts doing so ping-pong for ever. */
+	int is_error = tftp_packet_opcode(pkt, len) == TFTP_OP_ERROR;
 	if (c->a->trace) {
 		char who[80];
-		fprintf(stderr, "tftp: < %zu bytes from stranger %s: ERROR 5\n",
-			len, tftp_sockaddr_str(from, who, sizeof(who)));
+		fprintf(stderr, "tftp: < %zu bytes from stranger %s%s\n",
+			len, tftp_sockaddr_str(from, who, sizeof(who)),
+			is_error ? " (an ERROR: not answered)" : ": ERROR 5");
 	}
-	if (len < TFTP_HDR_LEN)
+	if (len < TFTP_HDR_LEN || is_error)
 		return;
 	if (now - c->stranger_epoch >= 1000u) {
 		c->stranger_epoch = now;
@@ -471,13 +525,32 @@ static void stranger(struct client *c, const struct sockaddr *from,
 		(void)sendto(c->fd, buf, n, 0, from, tftp_sockaddr_len(from));
 }
 
-/* The first reply fixes the server's TID: same address as the server,
- * any port. Afterwards only that address and port are the peer. */
-static int from_peer(struct client *c, const struct sockaddr *from)
+/* What may answer a request: an OACK, an ERROR, DATA 1 (get) or ACK 0
+ * (put). Anything else from the server's address (garbage from another of
+ * its ports) must not become the transfer's TID. */
+static int first_reply(const struct client *c, const uint8_t *pkt,
+		       size_t len)
+{
+	uint16_t op = tftp_packet_opcode(pkt, len);
+	if (op == TFTP_OP_OACK || (op == TFTP_OP_ERROR && len >= TFTP_HDR_LEN))
+		return 1;
+	if (len < TFTP_HDR_LEN)
+		return 0;
+	uint16_t block = tftp_get16(pkt + 2);
+	if (c->a->is_put)
+		return op == TFTP_OP_ACK && block == 0 && len == TFTP_HDR_LEN;
+	return op == TFTP_OP_DATA && block == 1;
+}
+
+/* The first valid reply fixes the server's TID: same address as the
+ * server, any port. Afterwards only that address and port are the peer. */
+static int from_peer(struct client *c, const struct sockaddr *from,
+		     const uint8_t *pkt, size_t len)
 {
 	if (c->locked)
 		return tftp_sockaddr_equal(from, (struct sockaddr *)&c->peer);
-	if (!tftp_sockaddr_same_host(from, (struct sockaddr *)&c->server))
+	if (!tftp_sockaddr_same_host(from, (struct sockaddr *)&c->server) ||
+	    !first_reply(c, pkt, len))
 		return 0;
 	memcpy(&c->peer, from, tftp_sockaddr_len(from));
 	c->locked = 1;
@@ -519,10 +592,13 @@ static void report_options(struct client *c)
 static void reserve_space(struct client *c, uint64_t size)
 {
 	struct local_file *lf = &c->lf;
-	if (!lf->tmp_path || size == 0 || size > (uint64_t)INT64_MAX)
+	if ((!lf->tmp_path && !lf->unnamed && lf->target < 0) || size == 0 ||
+	    size > (uint64_t)INT64_MAX)
 		return;
-	if (fallocate(lf->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size) == 0)
+	if (fallocate(lf->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size) == 0) {
+		lf->reserved = size;
 		return;
+	}
 	if (errno != ENOSPC && errno != EDQUOT && errno != EFBIG)
 		return; /* not supported here: nothing reserved, no harm */
 	lf->failed = 1;
@@ -546,14 +622,23 @@ static void after_input(struct client *c)
 static void handle_datagram(struct client *c, unsigned i, uint64_t now)
 {
 	const struct sockaddr *from = (const struct sockaddr *)&c->from[i];
-	const uint8_t *pkt = c->iov[i].iov_base;
+	uint8_t *pkt = c->iov[i].iov_base;
 	size_t len = c->msgs[i].msg_len;
-	if (!from_peer(c, from)) {
-		stranger(c, from, len, now);
+	int trunc = (c->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+	if (trunc) {
+		/* Larger than the slot: only an ERROR (its message may be of
+		 * any length) is worth reading; it ends at the slot, cut. */
+		if (tftp_packet_opcode(pkt, len) != TFTP_OP_ERROR)
+			return;
+		len = c->slot;
+		pkt[len - 1] = 0;
+	}
+	if (!from_peer(c, from, pkt, len)) {
+		if (c->locked || tftp_sockaddr_same_host(from,
+					(struct sockaddr *)&c->server) == 0)
+			stranger(c, from, pkt, len, now);
 		return;
 	}
-	if (c->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
-		return; /* larger than any packet we asked for */
 	if (c->a->trace)
 		trace_packet(c, "<", pkt, len);
 	tftp_xfer_input(&c->x, pkt, len, now);
@@ -665,11 +750,14 @@ static void wait_input(struct client *c, uint64_t now)
 		drain_errors(c);
 }
 
+static uint64_t now_us(void);
+
 /* Drive the engine until it is done or a signal arrives. */
 static void run_engine(struct client *c)
 {
 	struct tftp_xfer *x = &c->x;
 	uint64_t now = now_ms();
+	c->start_us = now_us();
 	tftp_xfer_start(x, now);
 	while (!tftp_xfer_finished(x)) {
 		if (*c->a->stop) {
@@ -764,26 +852,61 @@ static int target_path(struct client *c)
 	return follow_link(lf);
 }
 
-/* The hidden temporary file in the target's directory (mode 0600 while
- * it is incomplete). */
+/* The temporary file in the target's directory (mode 0600 while it is
+ * incomplete): unnamed (O_TMPFILE, linked at commit) where the file system
+ * has it and /proc is there to link it, so a killed client leaves
+ * nothing; else a hidden name. */
 static int create_temp(struct local_file *lf)
 {
-	char *dir = dir_name(lf->final_path);
-	if (!dir)
+	lf->dir = dir_name(lf->final_path);
+	if (!lf->dir)
 		return -1;
-	lf->tmp_path = path_join(dir, ".tftp-XXXXXX");
-	if (!lf->tmp_path) {
-		free(dir);
-		return -1;
+	if (access("/proc/self/fd", X_OK) == 0) {
+		lf->fd = open(lf->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (lf->fd >= 0) {
+			lf->unnamed = 1;
+			return 0;
+		}
 	}
+	lf->tmp_path = path_join(lf->dir, ".tftp-XXXXXX");
+	if (!lf->tmp_path)
+		return -1;
 	lf->fd = mkostemp(lf->tmp_path, O_CLOEXEC);
 	if (lf->fd < 0) {
-		errf("%s: cannot create a file in %s: %s", lf->final_path, dir,
-		     strerror(errno));
+		errf("%s: cannot create a file in %s: %s", lf->final_path,
+		     lf->dir, strerror(errno));
 		free(lf->tmp_path);
 		lf->tmp_path = NULL;
 	}
-	free(dir);
+	return 0;
+}
+
+/* A file we may write in a directory we may not: the download goes to a
+ * spool in $TMPDIR (or /tmp) and is copied into the file only once it is
+ * complete, so a failed one never touches it (and hard links stay). */
+static int create_spool(struct local_file *lf)
+{
+	lf->target = open(lf->final_path, O_WRONLY | O_CLOEXEC);
+	if (lf->target < 0) {
+		errf("%s: %s", lf->final_path, strerror(errno));
+		return -1;
+	}
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	lf->fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (lf->fd < 0) {
+		char *p = path_join(tmp, ".tftp-spool-XXXXXX");
+		lf->fd = p ? mkostemp(p, O_CLOEXEC) : -1;
+		if (lf->fd >= 0)
+			unlink(p);
+		free(p);
+	}
+	if (lf->fd < 0) {
+		errf("%s: cannot create a spool file in %s: %s", lf->final_path,
+		     tmp, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -818,6 +941,14 @@ static int open_get_target(struct client *c)
 		return -1;
 	} else {
 		lf->mode = st.st_mode & 07777;
+		lf->have_old = 1;
+		lf->uid = st.st_uid;
+		lf->gid = st.st_gid;
+		char *dir = dir_name(lf->final_path);
+		int ro = dir && access(dir, W_OK) < 0 && errno == EACCES;
+		free(dir);
+		if (ro)
+			return create_spool(lf);
 	}
 	if (create_temp(lf) < 0)
 		goto nomem;
@@ -855,19 +986,94 @@ static int open_put_source(struct client *c)
 	return 0;
 }
 
-/* Get succeeded: give the temporary file its name and mode. */
+/* Give back what fallocate reserved past the data (a server may announce
+ * a larger tsize than it sends). */
+static void trim_reserved(struct local_file *lf, uint64_t size)
+{
+	if (lf->reserved > size)
+		(void)fallocate(lf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				(off_t)size, (off_t)(lf->reserved - size));
+	lf->reserved = 0;
+}
+
+/* Copy the finished spool into the file, then cut it to length. */
+static int copy_spool(struct local_file *lf)
+{
+	uint8_t buf[65536];
+	off_t off = 0;
+	for (;;) {
+		ssize_t n = pread(lf->fd, buf, sizeof(buf), off);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		for (ssize_t put = 0; put < n;) {
+			ssize_t w = pwrite(lf->target, buf + put,
+					   (size_t)(n - put), off + put);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			put += w;
+		}
+		off += n;
+	}
+	return ftruncate(lf->target, off);
+}
+
+/* Link the unnamed temporary file: straight to its name if that is free,
+ * else to a hidden name renamed over the old file (a link cannot replace). */
+static int link_unnamed(struct local_file *lf)
+{
+	char proc[48];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", lf->fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, lf->final_path,
+		   AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	for (int i = 0; i < 16; i++) {
+		char *tmp = path_join(lf->dir, ".tftp-XXXXXX");
+		if (!tmp)
+			return -1;
+		int fd = mkstemp(tmp); /* only to pick a free name */
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		int rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+		if (rc == 0) {
+			rc = rename(tmp, lf->final_path);
+			if (rc < 0)
+				unlink(tmp);
+			free(tmp);
+			return rc;
+		}
+		free(tmp);
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+/* Get succeeded: give the temporary file its mode (and the old file's
+ * owner, where permitted) and its name; or copy a spool into place. */
 static int commit_get(struct client *c)
 {
 	struct local_file *lf = &c->lf;
-	if (!lf->tmp_path)
-		return 0;
-	if (fchmod(lf->fd, lf->mode) < 0 || close(lf->fd) < 0) {
-		lf->fd = -1;
-		errf("%s: %s", lf->final_path, strerror(errno));
-		return -1;
+	int rc = 0;
+	trim_reserved(lf, c->x.stats.bytes);
+	if (lf->target >= 0) {
+		rc = copy_spool(lf);
+	} else if (lf->tmp_path || lf->unnamed) {
+		if (lf->have_old && fchown(lf->fd, lf->uid, lf->gid) < 0)
+			errno = 0; /* not root: the file becomes ours */
+		rc = fchmod(lf->fd, lf->mode);
+		if (rc == 0)
+			rc = lf->unnamed ? link_unnamed(lf)
+					 : rename(lf->tmp_path, lf->final_path);
 	}
-	lf->fd = -1;
-	if (rename(lf->tmp_path, lf->final_path) < 0) {
+	if (rc < 0) {
 		errf("%s: %s", lf->final_path, strerror(errno));
 		return -1;
 	}
@@ -882,10 +1088,15 @@ static void close_local(struct client *c)
 	if (lf->fd > STDERR_FILENO)
 		close(lf->fd);
 	lf->fd = -1;
-	/* Anything not committed leaves nothing behind. */
+	if (lf->target >= 0)
+		close(lf->target);
+	lf->target = -1;
+	/* Anything not committed leaves nothing behind (an unnamed file
+	 * vanishes with its descriptor). */
 	if (lf->tmp_path)
 		unlink(lf->tmp_path);
 	free(lf->tmp_path);
+	free(lf->dir);
 	free(lf->final_path);
 	free(lf->ring);
 	free(lf->wbuf);
@@ -974,9 +1185,12 @@ static int outcome(struct client *c)
 					 : strerror(c->lf.err));
 		return TFTP_EXIT_LOCAL;
 	}
+	char shown[400];
+	const char *msg = x->err.msg[0] ? x->err.msg
+					: tftp_errcode_message(x->err.code);
+	tftp_log_escape(msg, strlen(msg), shown, sizeof(shown));
 	if (x->err_from_peer) {
-		errf("%s: %s: %s (TFTP error %u)", a->host, a->remote,
-		     x->err.msg[0] ? x->err.msg : tftp_errcode_message(x->err.code),
+		errf("%s: %s: %s (TFTP error %u)", a->host, a->remote, shown,
 		     (unsigned)x->err.code);
 		return TFTP_EXIT_PEER;
 	}
@@ -990,26 +1204,49 @@ static int outcome(struct client *c)
 		return TFTP_EXIT_TIMEOUT;
 	}
 	/* We refused the server's reply (e.g. an invalid OACK). */
-	errf("%s: %s: %s (sent TFTP error %u)", a->host, a->remote, x->err.msg,
+	errf("%s: %s: %s (sent TFTP error %u)", a->host, a->remote, shown,
 	     (unsigned)x->err.code);
 	return TFTP_EXIT_PEER;
 }
 
-static void summary(struct client *c, uint64_t end)
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The time in us, ms or s: a transfer of a few hundred microseconds on
+ * loopback is not "0.000 s". */
+static void summary(struct client *c)
 {
 	const struct tftp_xfer *x = &c->x;
 	const struct tftp_xfer_stats *st = &x->stats;
-	uint64_t ms = end > st->start_ms ? end - st->start_ms : 0;
-	char rate[32];
-	tftp_human_bytes((double)st->bytes * 1000.0 / (double)(ms ? ms : 1u),
-			 rate, sizeof(rate));
+	uint64_t us = now_us() - c->start_us;
+	char dur[32], rate[32];
+	tftp_human_duration(us, dur, sizeof(dur));
+	tftp_human_rate(st->bytes, us, rate, sizeof(rate));
 	fprintf(stderr,
-		"tftp: %s %" PRIu64 " bytes in %" PRIu64 ".%03u s (%s/s), "
-		"blksize %u, window %u, %" PRIu64 " packets sent, %" PRIu64
-		" retransmits\n",
-		c->a->is_put ? "sent" : "received", st->bytes, ms / 1000u,
-		(unsigned)(ms % 1000u), rate, (unsigned)x->blksize,
-		(unsigned)x->window, st->packets_sent, st->retransmits);
+		"tftp: %s %" PRIu64 " bytes in %s (%s), blksize %u, window %u, "
+		"%" PRIu64 " packets sent, %" PRIu64 " retransmits\n",
+		c->a->is_put ? "sent" : "received", st->bytes, dur, rate,
+		(unsigned)x->blksize, (unsigned)x->window, st->packets_sent,
+		st->retransmits);
+}
+
+/* An octet get that ended short of (or beyond) the size the server
+ * announced: the file changed under the transfer, or the server lies;
+ * either way the bytes are not the file, and none is kept. */
+static int size_differs(const struct client *c)
+{
+	uint64_t size;
+	if (c->a->mode != TFTP_MODE_OCTET || tftp_xfer_tsize(&c->x, &size) < 0 ||
+	    size == c->x.stats.bytes)
+		return 0;
+	errf("%s: %s: the server announced %" PRIu64 " bytes (tsize) but "
+	     "sent %" PRIu64 "; nothing kept", c->a->host, c->a->remote, size,
+	     c->x.stats.bytes);
+	return 1;
 }
 
 /* transfer(): this address did not answer; the next one may. */
@@ -1056,10 +1293,12 @@ static int transfer(struct client *c, int more)
 	tftp_progress_finish(&c->prog, c->x.stats.bytes, end,
 			     c->x.state == TFTP_XS_DONE && !*a->stop);
 	int rc = outcome(c);
+	if (rc == TFTP_EXIT_OK && !a->is_put && size_differs(c))
+		rc = TFTP_EXIT_PEER;
 	if (rc == TFTP_EXIT_OK && !a->is_put && commit_get(c) < 0)
 		rc = TFTP_EXIT_LOCAL;
 	if (rc == TFTP_EXIT_OK && verbose(c))
-		summary(c, c->x.stats.end_ms ? c->x.stats.end_ms : end);
+		summary(c);
 	tftp_xfer_free(&c->x);
 	return rc;
 }
@@ -1071,6 +1310,8 @@ int tftp_client_run(const struct tftp_client_args *a)
 	c.a = a;
 	c.fd = -1;
 	c.lf.fd = -1;
+	c.lf.target = -1;
+	c.lf.stop = a->stop;
 	c.lf.path = a->local;
 	c.log.level = a->trace ? TFTP_LOG_TRACE : TFTP_LOG_WARN;
 	c.log.prefix = "tftp";
@@ -1084,6 +1325,10 @@ int tftp_client_run(const struct tftp_client_args *a)
 		goto out;
 	rc = TFTP_EXIT_TIMEOUT;
 	list = resolve(a);
+	if (!list && *a->stop) {
+		errf("interrupted");
+		rc = TFTP_EXIT_SIGNAL + (int)*a->stop;
+	}
 	for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
 		memcpy(&c.server, ai->ai_addr, ai->ai_addrlen);
 		if (c.fd >= 0)

@@ -104,7 +104,7 @@ class ClientTransfers(unittest.TestCase):
                     self.local("v.bin"))
         self.assertIn("options accepted: blksize 1000 tsize 5000 windowsize 4",
                       p.stderr)
-        self.assertRegex(p.stderr, r"received 5000 bytes in \d+\.\d{3} s .*"
+        self.assertRegex(p.stderr, r"received 5000 bytes in \d+(\.\d+)? (us|ms|s) \(.*/s\), "
                                    r"blksize 1000, window 4, \d+ packets sent, "
                                    r"\d+ retransmits")
         q = self.ok("get", "-q", self.hp, "v.bin", self.local("q.bin"))
