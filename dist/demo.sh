@@ -26,7 +26,7 @@ DEMO_ADDR=${DEMO_ADDR:-127.0.0.1:6969}
 
 # Only what building the two programs takes; the test suites need more
 # (bash .ci/run installs everything).
-PKGS=(gcc libc6-dev meson ninja-build pkg-config libevent-dev)
+PKGS=(gcc libc6-dev meson ninja-build pkg-config libevent-dev libedit-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

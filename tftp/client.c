@@ -1,5 +1,6 @@
 /* The client's transfer driver. See client.h. */
 #include "client.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -409,7 +410,7 @@ static struct addrinfo *resolve(const struct tftp_client_args *a)
 	struct addrinfo *res = l->req.ar_result;
 	free(l);
 	if (rc != 0) {
-		errf("%s: %s", a->host, gai_strerror(rc));
+		errf("%s: cannot resolve the host: %s", a->host, gai_strerror(rc));
 		return NULL;
 	}
 	return res;
@@ -996,30 +997,6 @@ static void trim_reserved(struct local_file *lf, uint64_t size)
 	lf->reserved = 0;
 }
 
-/* Copy the finished spool into the file, then cut it to length. */
-static int copy_spool(struct local_file *lf)
-{
-	uint8_t buf[65536];
-	off_t off = 0;
-	for (;;) {
-		ssize_t n = pread(lf->fd, buf, sizeof(buf), off);
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		for (ssize_t put = 0; put < n;) {
-			ssize_t w = pwrite(lf->target, buf + put,
-					   (size_t)(n - put), off + put);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return -1;
-			put += w;
-		}
-		off += n;
-	}
-	return ftruncate(lf->target, off);
-}
 
 /* Link the unnamed temporary file: straight to its name if that is free,
  * else to a hidden name renamed over the old file (a link cannot replace). */
@@ -1064,7 +1041,7 @@ static int commit_get(struct client *c)
 	int rc = 0;
 	trim_reserved(lf, c->x.stats.bytes);
 	if (lf->target >= 0) {
-		rc = copy_spool(lf);
+		rc = tftp_copy_into(lf->fd, lf->target);
 	} else if (lf->tmp_path || lf->unnamed) {
 		if (lf->have_old && fchown(lf->fd, lf->uid, lf->gid) < 0)
 			errno = 0; /* not root: the file becomes ours */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "shell.h"
 #include "config.h"
 #include "net.h"
 #include "cli.h"
@@ -27,6 +28,9 @@ static const char usage_text[] =
 	"       tftp put [OPTION]... HOST[:PORT] LOCAL [REMOTE]\n"
 	"       tftp get [OPTION]... tftp://HOST[:PORT]/PATH [LOCAL]\n"
 	"       tftp put [OPTION]... LOCAL tftp://HOST[:PORT]/PATH\n"
+	"  tftp-hpa's syntax (see tftp(1)):\n"
+	"       tftp [-4|-6] [-v] [-l] [-m MODE] [-R LO:HI] [HOST [PORT]] [-c COMMAND]\n"
+	"       (without -c: commands from the prompt, or from stdin)\n"
 	"Transfer a file over TFTP (RFC 1350, 2347, 2348, 2349, 7440).\n"
 	"LOCAL defaults to the last part of REMOTE and REMOTE to that of LOCAL;\n"
 	"LOCAL '-' is standard output (get) or standard input (put). An IPv6\n"
@@ -69,6 +73,8 @@ static uint32_t parse_num(const char *opt, const char *s, uint64_t min,
 {
 	return (uint32_t)tftp_cli_num("tftp", opt, s, min, max);
 }
+
+static int is_url(const char *s);
 
 /* What the options on the command line asked for. */
 struct cmdline {
@@ -241,6 +247,13 @@ static char *url_decode(const char *s)
 
 static void parse_hostport(struct cmdline *cl, const char *s)
 {
+	if (shell_ambiguous_v6(s)) {
+		const char *c = strrchr(s, ':');
+		usage_error("'%s' is ambiguous: an IPv6 address with a port is "
+			    "written [%.*s]:%s", s, (int)(c - s), s, c + 1);
+	}
+	if (is_url(s))
+		usage_error("put takes LOCAL then the URL: tftp put LOCAL %s", s);
 	if (tftp_split_hostport(s, cl->host, sizeof(cl->host), &cl->a.port,
 				TFTP_PORT) < 0 || !cl->host[0])
 		usage_error("'%s' is not HOST, HOST:PORT or [IPV6]:PORT", s);
@@ -303,6 +316,12 @@ static void parse_operands(struct cmdline *cl)
 			parse_url(cl, p[0]);
 		else
 			parse_hostport(cl, p[0]);
+		if (!url && n == 3 && strspn(p[1], "0123456789") == strlen(p[1]) &&
+		    strlen(p[1]) <= 5)
+			usage_error("'get %s %s %s' reads as file '%s' from port 69: "
+				    "for port %s write 'tftp get %s:%s %s' (or, as in "
+				    "tftp-hpa, 'tftp %s %s -c get %s')", p[0], p[1], p[2],
+				    p[1], p[1], p[0], p[1], p[2], p[0], p[1], p[2]);
 		if (!url)
 			a->remote = p[1];
 		a->local = n > (url ? 1 : 2) ? p[url ? 1 : 2] : name_from(a->remote);
@@ -378,8 +397,159 @@ static void install_signals(void)
 	signal(SIGXFSZ, SIG_IGN);
 }
 
+/* ---- tftp-hpa's syntax ---------------------------------------------------- */
+
+/* Options that take a value (short and long), for finding the first
+ * operand without parsing. */
+static int takes_value(const char *arg)
+{
+	static const char *const longs[] = {"--blksize", "--windowsize",
+		"--timeout", "--retries", "--mode", "--local-port"};
+	if (arg[1] != '-')
+		return arg[2] == '\0' && strchr("bWtmpR", arg[1]) != NULL;
+	for (size_t i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
+		if (strcmp(arg, longs[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Ours ("get"/"put" or a URL first) or tftp-hpa's (anything else, -c,
+ * or nothing at all: the prompt)? */
+static int hpa_syntax(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-c") == 0)
+			return 1;
+		if (strcmp(a, "--") == 0)
+			a = i + 1 < argc ? argv[++i] : "";
+		else if (a[0] == '-' && a[1]) {
+			if (takes_value(a))
+				i++;
+			continue;
+		}
+		return strcmp(a, "get") != 0 && strcmp(a, "put") != 0 &&
+		       !is_url(a);
+	}
+	return 1;
+}
+
+static const char hpa_short_opts[] = "+:46vlm:R:b:W:t:TqhVc";
+
+static void hpa_option(struct shell *sh, struct cmdline *cl, int o,
+		       const char *arg)
+{
+	unsigned long v;
+	switch (o) {
+	case '4': sh->family = AF_INET; break;
+	case '6': sh->family = AF_INET6; break;
+	case 'v': sh->verbose = 1; break;
+	case 'l': sh->literal = 1; break;
+	case OPT_TRACE: sh->trace = 1; break;
+	case 'T': sh->tsize = 1; break;
+	case OPT_NO_OPTIONS: sh->no_options = 1; break;
+	case 'm':
+		if (strcmp(arg, "binary") && strcmp(arg, "ascii") &&
+		    strcmp(arg, "octet") && strcmp(arg, "netascii"))
+			usage_error("-m: '%s' is not binary, ascii, octet or "
+				    "netascii", arg);
+		sh->mode = (!strcmp(arg, "ascii") || !strcmp(arg, "netascii"))
+				   ? TFTP_MODE_NETASCII : TFTP_MODE_OCTET;
+		break;
+	case 'R':
+	case 'p':
+		if (tftp_parse_port_range(arg, &sh->lport_lo, &sh->lport_hi) < 0)
+			usage_error("-R: '%s' is not PORT:PORT", arg);
+		break;
+	case 'b': sh->blksize = parse_num("-b", arg, TFTP_BLKSIZE_MIN,
+					  TFTP_BLKSIZE_MAX); break;
+	case 'W': sh->windowsize = parse_num("-W", arg, TFTP_WINDOW_MIN,
+					     TFTP_WINDOW_MAX); break;
+	case 't':
+		v = parse_num("-t", arg, TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX);
+		sh->rexmt_s = (unsigned)v;
+		break;
+	case OPT_RETRIES:
+		sh->total_s = sh->rexmt_s * parse_num("--retries", arg, 1, 1000);
+		break;
+	default:
+		one_option(cl, o, arg); /* -h, -V, -q */
+		break;
+	}
+}
+
+/* Parse up to -c: options, then HOST [PORT]. Returns the index of the
+ * command's first word, or argc if there is no -c. */
+static int hpa_parse(struct shell *sh, int argc, char **argv, const char **host,
+		     const char **port)
+{
+	struct cmdline cl;
+	memset(&cl, 0, sizeof(cl));
+	opterr = 0;
+	optind = 1;
+	while (optind < argc) {
+		int o = getopt_long(argc, argv, hpa_short_opts, long_opts, NULL);
+		if (o == 'c')
+			return optind;
+		if (o == '?')
+			usage_error("unknown option '%s'", argv[optind - 1]);
+		if (o == ':')
+			usage_error("option '%s' needs a value", argv[optind - 1]);
+		if (o != -1) {
+			hpa_option(sh, &cl, o, optarg);
+			continue;
+		}
+		if (optind >= argc)
+			break;
+		if (!*host)
+			*host = argv[optind++];
+		else if (!*port)
+			*port = argv[optind++];
+		else
+			usage_error("unexpected '%s' (tftp HOST [PORT] -c COMMAND)",
+				    argv[optind]);
+	}
+	return argc;
+}
+
+
+/* tftp [options] [HOST [PORT]] [-c COMMAND...]: one command, or the prompt
+ * (commands from stdin when it is not a terminal). Exit codes are ours. */
+static int run_hpa(int argc, char **argv)
+{
+	struct shell sh;
+	const char *host = NULL, *port = NULL;
+	shell_init(&sh, &got_signal);
+	int cmd = hpa_parse(&sh, argc, argv, &host, &port);
+	if (host && shell_connect(&sh, host, port) != 0)
+		return TFTP_EXIT_USAGE;
+	install_signals();
+	if (cmd < argc) {
+		size_t len = 1;
+		for (int i = cmd; i < argc; i++)
+			len += strlen(argv[i]) + 1u;
+		char *line = malloc(len);
+		if (!line)
+			usage_error("out of memory");
+		line[0] = '\0';
+		for (int i = cmd; i < argc; i++) {
+			strcat(line, argv[i]);
+			strcat(line, " ");
+		}
+		int rc = shell_command(&sh, line);
+		free(line);
+		if (got_signal)
+			return TFTP_EXIT_SIGNAL + (int)got_signal;
+		return rc < 0 ? 0 : rc;
+	}
+	sh.interactive = isatty(STDIN_FILENO);
+	return shell_run(&sh);
+}
+
 int main(int argc, char **argv)
 {
+	if (hpa_syntax(argc, argv))
+		return run_hpa(argc, argv);
 	struct cmdline cl;
 	memset(&cl, 0, sizeof(cl));
 	cl.progress = -1;

@@ -83,6 +83,8 @@ static void fmt_stats(const struct tftp_progress *p, uint64_t bytes,
 		 eta[0] ? "  ETA " : "", eta);
 }
 
+#define STATS_WIDTH 44u
+
 static void draw(struct tftp_progress *p, uint64_t bytes, uint64_t now_ms,
 		 int done)
 {
@@ -91,7 +93,13 @@ static void draw(struct tftp_progress *p, uint64_t bytes, uint64_t now_ms,
 	if (width > sizeof(line) - 1)
 		width = (unsigned)sizeof(line) - 1;
 	fmt_stats(p, bytes, now_ms, done, stats, sizeof(stats));
+	/* The numbers take a fixed width ("100%  1023.9 MiB  1023.9 MiB/s
+	 * ETA 0:00:00" at most), so the bar keeps its length as they grow
+	 * and shrink. */
 	size_t slen = strlen(stats);
+	while (slen < STATS_WIDTH && slen < sizeof(stats) - 1)
+		stats[slen++] = ' ';
+	stats[slen] = '\0';
 	/* label (at most a third of the line), the bar, the numbers */
 	size_t lab = strlen(p->label);
 	if (lab > width / 3)

@@ -1,5 +1,6 @@
 /* Confinement beneath the root and atomic uploads. See fsroot.h. */
 #include "fsroot.h"
+#include "fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -495,34 +496,6 @@ static int begin_spool(const struct fsroot *r, struct fsupload *u,
 	return 0;
 }
 
-/* Commit a spooled upload: copy it into the file, then cut the file to
- * its length. Synchronous, on the loop: it runs once per upload, after
- * its final block, and such uploads are small configuration files
- * (a large one costs one sequential copy, bounded by --max-upload). A
- * failure mid-copy can leave the file partly written (it was not
- * replaced atomically: its directory could not hold a new name). */
-static int commit_spool(struct fsupload *u)
-{
-	uint8_t buf[65536];
-	off_t off = 0;
-	for (;;) {
-		ssize_t n = pread(u->fd, buf, sizeof(buf), off);
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		for (ssize_t put = 0; put < n;) {
-			ssize_t w = pwrite(u->target, buf + put,
-					   (size_t)(n - put), off + put);
-			if (w <= 0)
-				return -1;
-			put += w;
-		}
-		off += n;
-	}
-	return ftruncate(u->target, off);
-}
-
 /* A replaced file keeps its mode, and its owner where we may set it (as
  * root); the new file otherwise gets the umask's mode and our uid. */
 static void carry_over(const struct fsupload *u)
@@ -633,7 +606,13 @@ int fsroot_upload_commit(struct fsroot *r, struct fsupload *u, int overwrite,
 	if (u->committed)
 		return 0;
 	if (u->target >= 0) {
-		if (commit_spool(u) < 0) {
+		/* The spool into the file, in place. Synchronous, on the loop:
+		 * once per upload, after its final block, and such uploads are
+		 * small configuration files (a large one costs one sequential
+		 * copy, bounded by --max-upload). A failure mid-copy can leave
+		 * the file partly written: its directory could hold no new
+		 * name to replace it atomically. */
+		if (tftp_copy_into(u->fd, u->target) < 0) {
 			fsroot_errno_to_tftp(errno, err);
 			return -1;
 		}

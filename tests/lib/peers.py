@@ -52,8 +52,22 @@ def in_tftpd_path():
 
 
 def atftpd_path():
-    return need(os.path.join(peers_dir(), "usr", "sbin", "atftpd"), "atftpd",
-                "run tests/interop/get-peers.sh (as .ci/run does)")
+    """atftpd, unpacked by tests/interop/get-peers.sh; fetched here on first
+    use if it is not there yet (a newcomer's plain `meson test`), under a
+    lock so that parallel tests fetch it once."""
+    path = os.path.join(peers_dir(), "usr", "sbin", "atftpd")
+    if not os.access(path, os.X_OK):
+        import fcntl
+        os.makedirs(peers_dir(), exist_ok=True)
+        with open(os.path.join(peers_dir(), ".fetch.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not os.access(path, os.X_OK):
+                script = os.path.join(TOP, "tests", "interop", "get-peers.sh")
+                subprocess.run(["bash", script, peers_dir()], stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=scaled(300))
+    return need(path, "atftpd",
+                "tests/interop/get-peers.sh could not fetch it (it needs the "
+                "Debian mirrors: apt-get download atftpd)")
 
 
 def dnsmasq_path():

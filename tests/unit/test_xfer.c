@@ -458,18 +458,13 @@ static int cap_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
 	return 0;
 }
 
+static void sender_cfg(struct tftp_xfer *x, struct capture *c,
+		       const struct tftp_opts *acc, uint32_t retries);
+
 static void server_sender(struct tftp_xfer *x, struct capture *c,
 			  const struct tftp_opts *acc)
 {
-	struct tftp_xfer_config cfg = {
-		.role = TFTP_ROLE_SENDER, .mode = TFTP_MODE_OCTET,
-		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
-	};
-	if (acc)
-		cfg.opts = *acc;
-	struct tftp_xfer_io io = {.ctx = c, .send = cap_send,
-				  .read = cap_read, .write = cap_write};
-	ck_assert_int_eq(tftp_xfer_init(x, &cfg, &io), 0);
+	sender_cfg(x, c, acc, 3);
 }
 
 static void feed_ack(struct tftp_xfer *x, uint16_t block, uint64_t now)

@@ -107,6 +107,16 @@ def expect(cond, what):
         raise AssertionError(what)
 
 
+def recv_op(ep, op, timeout=5.0):
+    """The next packet with opcode op on ep (others are skipped)."""
+    end = time.monotonic() + scaled(timeout)
+    while time.monotonic() < end:
+        p = ep.recv(max(0.05, (end - time.monotonic()) / scaled(1)))
+        if p is not None and p.op == op:
+            return p
+    raise AssertionError("no packet with opcode %d" % op)
+
+
 def wait_for(pred, timeout=5.0):
     end = time.monotonic() + scaled(timeout)
     while time.monotonic() < end:

@@ -29,8 +29,8 @@ class ClientCli(unittest.TestCase):
 
     def test_usage_errors_exit_64(self):
         cases = [
-            [],
-            ["fetch", "h", "f"],
+            # (no arguments: commands are read from stdin, as tftp-hpa does)
+            ["fetch", "h", "f"],                  # tftp-hpa's syntax: port "h"
             ["get"],
             ["get", "127.0.0.1"],
             ["get", "127.0.0.1", "a", "b", "c"],

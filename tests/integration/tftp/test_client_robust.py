@@ -15,20 +15,11 @@ import tempfile
 import time
 import unittest
 
-from clienttest import (FakeServer, expect, leftovers, run_tftp, tftp_argv,
+from clienttest import (recv_op, FakeServer, expect, leftovers, run_tftp, tftp_argv,
                         wait_for)
 from tftptest import (ACK, DATA, ERROR, RRQ, Endpoint, TftpdServer, main,
                       pack_ack, pack_data, pack_error, pack_oack, pattern,
                       scaled)
-
-
-def recv_op(ep, op, timeout=5.0):
-    end = time.monotonic() + scaled(timeout)
-    while time.monotonic() < end:
-        p = ep.recv(max(0.05, end - time.monotonic()))
-        if p is not None and p.op == op:
-            return p
-    raise AssertionError("no packet with opcode %d" % op)
 
 
 def serve_lockstep(tid, port, content, first=1):
