@@ -230,6 +230,33 @@ static void check_error_truncation(const uint8_t *data, size_t size)
 	FUZZ_CHECK(tftp_errcode_message(code) != NULL, "errcode message");
 }
 
+/* The server's lenient reading: whatever parses strictly parses the same
+ * way; a request may parse where the strict parser failed only on its
+ * options, with every slice inside the datagram and at most 16 options. */
+static void check_lenient(const uint8_t *buf, size_t size,
+			  enum tftp_parse_result strict,
+			  const struct tftp_packet *sp)
+{
+	struct tftp_packet lp;
+	enum tftp_parse_result r = tftp_packet_parse_lenient(buf, size, &lp);
+	if (strict == TFTP_PARSE_OK) {
+		FUZZ_CHECK(r == TFTP_PARSE_OK && lp.nopts == sp->nopts,
+			   "lenient parse differs from strict");
+		return;
+	}
+	if (r != TFTP_PARSE_OK)
+		return;
+	FUZZ_CHECK(lp.op == TFTP_OP_RRQ || lp.op == TFTP_OP_WRQ,
+		   "lenient parse accepted a %s the strict one refused",
+		   tftp_opcode_name(lp.op));
+	FUZZ_CHECK(strict == TFTP_PARSE_OPTION_NO_VALUE ||
+			   strict == TFTP_PARSE_TOO_MANY_OPTIONS ||
+			   strict == TFTP_PARSE_NO_NUL,
+		   "lenient parse accepted %s", tftp_parse_strerror(strict));
+	FUZZ_CHECK(lp.nopts <= TFTP_OPTIONS_MAX, "too many options");
+	check_parsed(buf, size, &lp);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf = fz_dup(data, size);
@@ -255,6 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(m == 0, "rebuilt into a buffer one byte short");
 		free(out);
 	}
+	check_lenient(buf, size, r, &p);
 	free(buf);
 	check_error_truncation(data, size);
 	return 0;
