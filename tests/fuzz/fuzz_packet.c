@@ -248,7 +248,7 @@ static void check_lenient(const uint8_t *buf, size_t size,
 		return;
 	FUZZ_CHECK(lp.op == TFTP_OP_RRQ || lp.op == TFTP_OP_WRQ,
 		   "lenient parse accepted a %s the strict one refused",
-		   tftp_opcode_name(lp.op));
+		   tftp_opcode_name((uint16_t)lp.op));
 	FUZZ_CHECK(strict == TFTP_PARSE_OPTION_NO_VALUE ||
 			   strict == TFTP_PARSE_TOO_MANY_OPTIONS ||
 			   strict == TFTP_PARSE_NO_NUL,
