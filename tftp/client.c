@@ -140,7 +140,7 @@ static void trace_packet(const struct client *c, const char *dir,
 	case TFTP_OP_RRQ:
 	case TFTP_OP_WRQ:
 		n = snprintf(line, sizeof(line), "%s \"%s\" %s",
-			     tftp_opcode_name(p.op),
+			     tftp_opcode_name((uint16_t)p.op),
 			     tftp_log_escape(p.filename.ptr, p.filename.len, e1,
 					     sizeof(e1)),
 			     tftp_log_escape(p.mode.ptr, p.mode.len, e2,

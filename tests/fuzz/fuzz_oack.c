@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned bit = ref_opt_bit(p.opts[i].name);
 		uint64_t v;
 		if (!bit || !(asked.present & bit) || (seen & bit) ||
-		    ref_opt_value(bit, p.opts[i].value, &v) < 0 ||
+		    ref_opt_value(bit, p.opts[i].value, &v, 0) < 0 ||
 		    !limit_ok(&asked, bit, v))
 			clean = 0;
 		seen |= bit;
@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(bit && (asked.present & bit),
 			   "accepted an OACK with '%.*s' not asked",
 			   (int)p.opts[i].name.len, p.opts[i].name.ptr);
-		FUZZ_CHECK(ref_opt_value(bit, p.opts[i].value, &v) == 0,
+		FUZZ_CHECK(ref_opt_value(bit, p.opts[i].value, &v, 0) == 0,
 			   "accepted an invalid value '%.*s' for '%.*s'",
 			   (int)p.opts[i].value.len, p.opts[i].value.ptr,
 			   (int)p.opts[i].name.len, p.opts[i].name.ptr);

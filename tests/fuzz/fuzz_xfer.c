@@ -23,7 +23,9 @@
  *  - reads stay inside the file and ask for at most blksize bytes;
  *  - a running engine always has a deadline, no further ahead than its
  *    longest timeout; a tick at or past the deadline moves it forward;
- *    starved of input, the engine finishes within max_retries + 2 ticks;
+ *    starved of input, the engine finishes within max_retries + 2 ticks
+ *    once its backed-off timer has reached the timeout (give-up is a time
+ *    of silence, timeout x retries, not a count of fast retransmissions);
  *  - a finished engine stays finished, has no deadline and sends nothing.
  */
 #include "fuzz_util.h"
@@ -77,6 +79,7 @@ struct harness {
 	/* peer model */
 	uint64_t peer_blocks;     /* receiver: blocks the peer can send (virtual) */
 	uint64_t idle_ticks;      /* fired ticks since the last input */
+	uint32_t max_idle_ticks;  /* bound on them while still running */
 };
 
 /* The harness's own loops are not worth coverage feedback: keep them out
@@ -196,8 +199,15 @@ static int on_send(void *ctx, const uint8_t *pkt, size_t len)
 		break;
 	case TFTP_OP_DATA: {
 		FUZZ_CHECK(h->role == TFTP_ROLE_SENDER, "DATA from a receiver");
-		/* send_pkt runs before next++: x->next is this block. */
+		/* send_pkt runs before next++: x->next is this block,
+		 * except after a timeout, when the collapsed window
+		 * resends its oldest (base) and newest (hi_sent) block. */
 		uint64_t b = x->next;
+		if (p.block != (uint16_t)b && p.block == (uint16_t)x->base)
+			b = x->base;
+		else if (p.block != (uint16_t)b &&
+			 p.block == (uint16_t)x->hi_sent)
+			b = x->hi_sent;
 		FUZZ_CHECK(b >= 1 && p.block == (uint16_t)b,
 			   "DATA %u while sending block %llu", p.block,
 			   (unsigned long long)b);
@@ -321,7 +331,7 @@ static void after(struct harness *h, uint64_t now, int fired_tick)
 			h->complete_seen = 1;
 	}
 	if (h->started && !fin)
-		FUZZ_CHECK(h->idle_ticks <= h->max_retries,
+		FUZZ_CHECK(h->idle_ticks <= h->max_idle_ticks,
 			   "still running after %llu idle ticks",
 			   (unsigned long long)h->idle_ticks);
 	uint64_t ts;
@@ -515,7 +525,16 @@ static int setup(struct harness *h, struct fz *f, char *fname, size_t fcap)
 	h->max_wait_ms = tmo > opt_tmo ? tmo : opt_tmo;
 	if (cfg.dally_ms > h->max_wait_ms)
 		h->max_wait_ms = cfg.dally_ms;
+	if (2u * opt_tmo > h->max_wait_ms) /* the dally outlasts the peer's */
+		h->max_wait_ms = 2u * opt_tmo;
 	h->max_retries = cfg.max_retries ? cfg.max_retries : 5u;
+	/* The RTO starts as low as rto_min and doubles up to the timeout:
+	 * that many short ticks come before the retries at full timeout. */
+	uint32_t r = cfg.rto_min_ms ? cfg.rto_min_ms : 10u;
+	uint32_t doublings = 0;
+	for (; r < tmo; r *= 2u)
+		doublings++;
+	h->max_idle_ticks = h->max_retries + doublings + 2u;
 
 	uint32_t bsz = (o->present & TFTP_OPT_BLKSIZE) ? o->blksize : 512u;
 	h->peer_blocks = fz_range(f, 1, 200000);
@@ -688,7 +707,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Starved of input, every engine finishes in a bounded number of
 	 * ticks, and then stays silent. */
-	for (uint32_t i = 0; i < h->max_retries + 3u && !tftp_xfer_finished(x);
+	for (uint32_t i = 0; i <= h->max_idle_ticks && !tftp_xfer_finished(x);
 	     i++) {
 		uint64_t dl = tftp_xfer_deadline(x);
 		FUZZ_CHECK(dl != UINT64_MAX, "running with no deadline");
@@ -697,7 +716,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tick(h, now);
 	}
 	FUZZ_CHECK(tftp_xfer_finished(x), "did not finish after %u ticks",
-		   h->max_retries + 3u);
+		   h->max_idle_ticks + 1u);
 	uint8_t ack[4] = {0, 4, 0, 1};
 	input(h, ack, sizeof(ack), now + 1u);
 	tick(h, now + 100000u);

@@ -51,9 +51,11 @@ static inline int ref_decimal(struct tftp_slice s, uint64_t max,
 	return 0;
 }
 
-/* The value of an option of kind bit, if it is in range. */
+/* The value of an option of kind bit, if it is in range. In a request
+ * (in_request), a blksize above the largest is read as the largest (RFC
+ * 2348 lets the server answer a smaller one); in an OACK it is invalid. */
 static inline int ref_opt_value(unsigned bit, struct tftp_slice v,
-				uint64_t *out)
+				uint64_t *out, int in_request)
 {
 	uint64_t lo = 0, hi = UINT64_MAX;
 	switch (bit) {
@@ -75,8 +77,7 @@ static inline int ref_opt_value(unsigned bit, struct tftp_slice v,
 		return -1;
 	}
 	uint64_t x;
-	/* blksize: any larger decimal is read as the largest (RFC 2348). */
-	uint64_t lim = bit == TFTP_OPT_BLKSIZE ? UINT64_MAX : hi;
+	uint64_t lim = bit == TFTP_OPT_BLKSIZE && in_request ? UINT64_MAX : hi;
 	if (ref_decimal(v, lim, &x) < 0 || x < lo)
 		return -1;
 	*out = x > hi ? hi : x;
@@ -120,7 +121,7 @@ static inline const char *ref_check_from_packet(const struct tftp_packet *p,
 			if (ref_opt_bit(p->opts[i].name) != bit)
 				continue;
 			uint64_t v = 0;
-			int ok = ref_opt_value(bit, p->opts[i].value, &v) == 0;
+			int ok = ref_opt_value(bit, p->opts[i].value, &v, 1) == 0;
 			if (!seen) {
 				first_valid = ok;
 				first = v;
