@@ -101,16 +101,16 @@ static int take_one(atomic_uint *c, unsigned max)
 	return 1;
 }
 
-int limits_take(struct tftpd_limits *l, uint32_t key)
+const char *limits_take(struct tftpd_limits *l, uint32_t key)
 {
 	atomic_uint *c = &l->client[key % LIMIT_BUCKETS];
 	if (!take_one(&l->total, l->max_transfers))
-		return 0;
+		return "--max-transfers reached (all workers)";
 	if (!take_one(c, l->max_per_client)) {
 		atomic_fetch_sub(&l->total, 1u);
-		return 0;
+		return "--max-per-client reached (all workers)";
 	}
-	return 1;
+	return NULL;
 }
 
 void limits_release(struct tftpd_limits *l, uint32_t key)

@@ -19,8 +19,8 @@ void limits_free(struct tftpd_limits *l);
 /* The client key of an address (its prefix, hashed). */
 uint32_t limits_client_key(const struct tftpd_limits *l,
 			   const struct sockaddr *sa);
-/* Take a transfer slot for client key: 1, or 0 if a limit is reached. */
-int limits_take(struct tftpd_limits *l, uint32_t key);
+/* Take a transfer slot for client key: NULL, or which limit is reached. */
+const char *limits_take(struct tftpd_limits *l, uint32_t key);
 void limits_release(struct tftpd_limits *l, uint32_t key);
 
 /* Do a and b belong to the same client (same IPv4 address, or same first

@@ -24,6 +24,7 @@
 #include "session.h"
 
 #define RECV_BATCH 64
+#define LISTEN_STARTS_MAX 8
 
 uint64_t server_now_ms(void)
 {
@@ -211,7 +212,7 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 		  msg, why ? ": " : "", why ? why : "");
 }
 
-static void handle_request(struct server *srv, struct arrival *a,
+static int handle_request(struct server *srv, struct arrival *a,
 			   const uint8_t *buf, size_t len)
 {
 	const struct tftpd_config *cfg = srv->cfg;
@@ -221,14 +222,14 @@ static void handle_request(struct server *srv, struct arrival *a,
 	 * ERROR or OACK could start an ERROR ping-pong with another server,
 	 * or reflect traffic at a forged source. */
 	if (op != TFTP_OP_RRQ && op != TFTP_OP_WRQ)
-		return;
+		return 0;
 	if (tftp_sockaddr_port(peer) == 0)
-		return; /* nowhere to answer */
+		return 0; /* nowhere to answer */
 	struct tftp_packet p;
 	enum tftp_parse_result pr = tftp_packet_parse_lenient(buf, len, &p);
 	if (pr != TFTP_PARSE_OK) {
 		refuse(srv, a, op, NULL, TFTP_ERR_BADOP, tftp_parse_strerror(pr));
-		return;
+		return 0;
 	}
 	struct session *dup, *dally;
 	unsigned from_host = host_sessions(srv, peer, &dup, &dally);
@@ -250,18 +251,18 @@ static void handle_request(struct server *srv, struct arrival *a,
 		tftp_logf(&srv->log, TFTP_LOG_DEBUG,
 			  "%s: request ignored, a transfer from there is running",
 			  dup->peer_str);
-		return;
+		return 0;
 	}
 	enum tftp_mode mode = tftp_mode_parse(p.mode);
 	if (mode == TFTP_MODE_INVALID) {
 		refuse(srv, a, op, &p.filename, TFTP_ERR_BADOP,
 		       "Unsupported transfer mode");
-		return;
+		return 0;
 	}
 	if (op == TFTP_OP_WRQ && !cfg->allow_write) {
 		refuse(srv, a, op, &p.filename, TFTP_ERR_ACCESS,
 		       "Writes are not allowed");
-		return;
+		return 0;
 	}
 	if (from_host >= cfg->max_per_client && dally) {
 		session_abort(dally, NULL);
@@ -270,16 +271,21 @@ static void handle_request(struct server *srv, struct arrival *a,
 	if (srv->nsessions >= cfg->max_transfers &&
 	    (dally = any_dallying(srv)) != NULL)
 		session_abort(dally, NULL);
-	if (srv->nsessions >= cfg->max_transfers ||
-	    from_host >= cfg->max_per_client) {
-		refuse(srv, a, op, &p.filename, TFTP_ERR_UNDEF, "server busy");
-		return;
+	if (srv->nsessions >= cfg->max_transfers) {
+		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
+			   "server busy", "--max-transfers reached");
+		return 0;
+	}
+	if (from_host >= cfg->max_per_client) {
+		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
+			   "server busy", "--max-per-client reached");
+		return 0;
 	}
 	struct tftp_err err = {0};
 	char clean[TFTP_FILENAME_MAX + 2];
 	if (fsroot_clean_name(p.filename.ptr, clean, sizeof(clean), &err) < 0) {
 		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
-		return;
+		return 0;
 	}
 	struct session_request req;
 	memset(&req, 0, sizeof(req));
@@ -293,7 +299,7 @@ static void handle_request(struct server *srv, struct arrival *a,
 	    req.opts.tsize > cfg->max_upload) {
 		refuse(srv, a, op, &p.filename, TFTP_ERR_NOSPACE,
 		       "File too large");
-		return;
+		return 0;
 	}
 	req.peer = peer;
 	req.peerlen = a->peerlen;
@@ -306,14 +312,18 @@ static void handle_request(struct server *srv, struct arrival *a,
 	req.rawlen = len;
 	/* Then the limits of the whole server (all --workers). */
 	uint32_t key = limits_client_key(srv->limits, peer);
-	if (!limits_take(srv->limits, key)) {
-		refuse(srv, a, op, &p.filename, TFTP_ERR_UNDEF, "server busy");
-		return;
+	const char *full = limits_take(srv->limits, key);
+	if (full) {
+		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
+			   "server busy", full);
+		return 0;
 	}
 	if (session_start(srv, &req, &err) < 0) {
 		limits_release(srv->limits, key);
 		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
+		return 0;
 	}
+	return 1;
 }
 
 static void on_listen(evutil_socket_t fd, short what, void *arg)
@@ -321,7 +331,15 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
 	struct tftpd_listener *l = arg;
 	struct server *srv = l->srv;
 	(void)what;
-	for (int i = 0; i < RECV_BATCH && !srv->stopping; i++) {
+	int started = 0;
+	/* A bounded number of new transfers a turn: the transfers running
+	 * get their turn in between. A fast client asks again as soon as it
+	 * has sent its final ACK, and reading on here would start transfer
+	 * after transfer while the finished ones wait unread, until the
+	 * client is refused for having --max-per-client of them. */
+	for (int i = 0; i < RECV_BATCH && started < LISTEN_STARTS_MAX &&
+			!srv->stopping;
+	     i++) {
 		struct arrival a;
 		union {
 			struct cmsghdr align;
@@ -384,7 +402,7 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
 		}
 		if (a.peer.ss_family != l->family)
 			continue;
-		handle_request(srv, &a, srv->buf, (size_t)n);
+		started += handle_request(srv, &a, srv->buf, (size_t)n);
 	}
 }
 

@@ -662,8 +662,10 @@ static void errno_err(int e, struct tftp_err *err, const char *what)
 	if (e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS)
 		snprintf(err->msg, sizeof(err->msg),
 			 "Out of resources, try again later");
-	else if (e == EADDRINUSE)
+	else if (e == EADDRINUSE) {
 		snprintf(err->msg, sizeof(err->msg), "server busy");
+		err->why = "no free transfer port";
+	}
 	else
 		snprintf(err->msg, sizeof(err->msg), "%s", what);
 }
