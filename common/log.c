@@ -75,11 +75,13 @@ char *tftp_log_escape(const char *s, size_t len, char *out, size_t cap)
 	return out;
 }
 
+/* The unit is chosen after rounding to one decimal, so 1048575 bytes read
+ * "1.0 MiB", not "1024.0 KiB". */
 static const char *scale(double *v)
 {
 	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	size_t u = 0;
-	while (*v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+	while (*v >= 1023.95 && u + 1 < sizeof(units) / sizeof(units[0])) {
 		*v /= 1024.0;
 		u++;
 	}
@@ -99,9 +101,10 @@ char *tftp_human_size(uint64_t bytes, char *out, size_t cap)
 
 char *tftp_human_duration(uint64_t us, char *out, size_t cap)
 {
+	/* Bounds after rounding: 999960 us is "1.000 s", not "1000.0 ms". */
 	if (us < 1000u)
 		snprintf(out, cap, "%u us", (unsigned)us);
-	else if (us < 1000000u)
+	else if (us < 999950u)
 		snprintf(out, cap, "%.1f ms", (double)us / 1000.0);
 	else
 		snprintf(out, cap, "%.3f s", (double)us / 1e6);
