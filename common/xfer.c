@@ -215,6 +215,10 @@ static void send_ack(struct tftp_xfer *x, uint64_t block)
 
 static void finish(struct tftp_xfer *x, enum tftp_xfer_state s, uint64_t now)
 {
+	if (s == TFTP_XS_DONE)
+		x->end = TFTP_END_DONE;
+	else if (x->end == TFTP_END_NONE)
+		x->end = TFTP_END_LOCAL_ERROR;
 	set_state(x, s);
 	x->deadline = NO_DEADLINE;
 	x->stats.end_ms = now;
@@ -750,6 +754,7 @@ static void on_peer_error(struct tftp_xfer *x, const struct tftp_packet *p,
 	x->err.msg[n] = '\0';
 	x->err_from_peer = 1;
 	x->err_on_request = x->state == TFTP_XS_REQUEST;
+	x->end = TFTP_END_PEER_ERROR;
 	finish(x, TFTP_XS_FAILED, now);
 }
 
@@ -815,7 +820,7 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms)
 		return;
 	}
 	if (now_ms - x->heard_at >= tftp_xfer_give_up_ms(x)) {
-		x->timed_out = 1;
+		x->end = TFTP_END_TIMED_OUT;
 		set_err(x, TFTP_ERR_UNDEF, "Timed out");
 		finish(x, TFTP_XS_FAILED, now_ms);
 		return;
@@ -845,6 +850,7 @@ void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
 		finish(x, TFTP_XS_DONE, x->stats.end_ms);
 		return;
 	}
+	x->end = TFTP_END_ABORTED;
 	fail_send(x, code, msg, now_ms);
 }
 
@@ -855,7 +861,81 @@ int tftp_xfer_peer_answered(const struct tftp_xfer *x)
 
 int tftp_xfer_timed_out(const struct tftp_xfer *x)
 {
-	return x->state == TFTP_XS_FAILED && x->timed_out;
+	return x->end == TFTP_END_TIMED_OUT;
+}
+
+enum tftp_xfer_end tftp_xfer_end_reason(const struct tftp_xfer *x)
+{
+	return x->end;
+}
+
+const char *tftp_xfer_end_name(enum tftp_xfer_end e)
+{
+	switch (e) {
+	case TFTP_END_NONE:
+		return "running";
+	case TFTP_END_DONE:
+		return "ok";
+	case TFTP_END_TIMED_OUT:
+		return "timed out";
+	case TFTP_END_PEER_ERROR:
+		return "peer error";
+	case TFTP_END_LOCAL_ERROR:
+		return "error";
+	case TFTP_END_ABORTED:
+		return "aborted";
+	}
+	return "?";
+}
+
+const struct tftp_err *tftp_xfer_error(const struct tftp_xfer *x)
+{
+	return &x->err;
+}
+
+int tftp_xfer_refused_request(const struct tftp_xfer *x)
+{
+	return x->end == TFTP_END_PEER_ERROR && x->err_on_request;
+}
+
+const struct tftp_opts *tftp_xfer_agreed(const struct tftp_xfer *x)
+{
+	return &x->agreed;
+}
+
+const struct tftp_opts *tftp_xfer_requested(const struct tftp_xfer *x)
+{
+	return &x->cfg.opts;
+}
+
+uint32_t tftp_xfer_blksize(const struct tftp_xfer *x)
+{
+	return x->blksize;
+}
+
+uint32_t tftp_xfer_window(const struct tftp_xfer *x)
+{
+	return x->window;
+}
+
+enum tftp_mode tftp_xfer_mode(const struct tftp_xfer *x)
+{
+	return x->cfg.mode;
+}
+
+const struct tftp_xfer_stats *tftp_xfer_stats(const struct tftp_xfer *x)
+{
+	return &x->stats;
+}
+
+int tftp_xfer_awaiting_reply(const struct tftp_xfer *x)
+{
+	return x->state == TFTP_XS_REQUEST;
+}
+
+int tftp_xfer_dallying(const struct tftp_xfer *x)
+{
+	return x->state == TFTP_XS_DALLY;
 }
 
 uint64_t tftp_xfer_deadline(const struct tftp_xfer *x)

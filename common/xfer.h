@@ -42,6 +42,19 @@ enum tftp_xfer_state {
 };
 const char *tftp_xfer_state_name(enum tftp_xfer_state s);
 
+/* Why a transfer ended: hosts log, count and choose exit codes by this,
+ * never by the error text. */
+enum tftp_xfer_end {
+	TFTP_END_NONE = 0,    /* still running */
+	TFTP_END_DONE,        /* every byte sent and acknowledged, or received */
+	TFTP_END_TIMED_OUT,   /* the peer was silent for the give-up time */
+	TFTP_END_PEER_ERROR,  /* the peer sent an ERROR (tftp_xfer_error) */
+	TFTP_END_LOCAL_ERROR, /* we sent an ERROR: a callback failed, a limit
+	                       * was hit, or the peer broke the protocol */
+	TFTP_END_ABORTED,     /* the host called tftp_xfer_abort */
+};
+const char *tftp_xfer_end_name(enum tftp_xfer_end e);
+
 /* An error the engine reports, or that a callback returns. */
 struct tftp_err {
 	uint16_t code;       /* enum tftp_errcode */
@@ -162,7 +175,7 @@ struct tftp_xfer {
 	int collapsed;              /* sender: a timeout shrank the window to 1
 	                             * block until the next ACK (as TCP after an
 	                             * RTO): a silent peer gets no more windows */
-	int timed_out;              /* FAILED by the give-up rule */
+	enum tftp_xfer_end end;     /* why it finished (NONE while running) */
 	int acked_any;              /* sender: the peer has acknowledged something */
 	uint64_t hi_sent;           /* sender: highest block sent so far */
 	uint64_t sample_from;       /* sender: first block the last burst sent for
@@ -207,8 +220,32 @@ void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
 /* The peer has answered our first packet (ACK of the OACK or of DATA 1,
  * or its first DATA): until then a session may be a probe it gave up. */
 int tftp_xfer_peer_answered(const struct tftp_xfer *x);
+
+/* ---- accessors: hosts read these, never the struct's fields ---- */
+/* Why it ended; TFTP_END_NONE while running. */
+enum tftp_xfer_end tftp_xfer_end_reason(const struct tftp_xfer *x);
 /* FAILED because the peer was silent too long (not an ERROR). */
 int tftp_xfer_timed_out(const struct tftp_xfer *x);
+/* The error it ended with (code 0 and "" if none): the peer's for
+ * PEER_ERROR (its text made printable), else the one we sent. */
+const struct tftp_err *tftp_xfer_error(const struct tftp_xfer *x);
+/* Client: the peer's ERROR answered the request itself (no transfer ever
+ * began), e.g. a server that refuses options. */
+int tftp_xfer_refused_request(const struct tftp_xfer *x);
+/* The options in force: the server's accepted ones, the client's from the
+ * OACK (present == 0: none, RFC 1350 defaults). */
+const struct tftp_opts *tftp_xfer_agreed(const struct tftp_xfer *x);
+/* The options a client asked for (its configuration). */
+const struct tftp_opts *tftp_xfer_requested(const struct tftp_xfer *x);
+uint32_t tftp_xfer_blksize(const struct tftp_xfer *x);
+uint32_t tftp_xfer_window(const struct tftp_xfer *x);
+enum tftp_mode tftp_xfer_mode(const struct tftp_xfer *x);
+const struct tftp_xfer_stats *tftp_xfer_stats(const struct tftp_xfer *x);
+/* Client: still waiting for the first reply to its request. */
+int tftp_xfer_awaiting_reply(const struct tftp_xfer *x);
+/* Receiver: every byte is in and acknowledged, only lingering to repeat
+ * the final ACK (a new request from the client may end it). */
+int tftp_xfer_dallying(const struct tftp_xfer *x);
 /* How long the peer may stay silent before the transfer is given up, ms. */
 uint64_t tftp_xfer_give_up_ms(const struct tftp_xfer *x);
 /* Next time tftp_xfer_tick wants to run; UINT64_MAX when nothing is due. */

@@ -98,7 +98,7 @@ static unsigned host_sessions(const struct server *srv,
 		n++;
 		if (tftp_sockaddr_equal(sp, peer))
 			*dup = s;
-		else if (s->x.state == TFTP_XS_DALLY)
+		else if (tftp_xfer_dallying(&s->x))
 			*dally = s;
 	}
 	return n;
@@ -109,7 +109,7 @@ static unsigned host_sessions(const struct server *srv,
 static struct session *any_dallying(const struct server *srv)
 {
 	for (struct session *s = srv->all; s; s = s->next)
-		if (s->x.state == TFTP_XS_DALLY)
+		if (tftp_xfer_dallying(&s->x))
 			return s;
 	return NULL;
 }
@@ -233,7 +233,7 @@ static int handle_request(struct server *srv, struct arrival *a,
 	}
 	struct session *dup, *dally;
 	unsigned from_host = host_sessions(srv, peer, &dup, &dally);
-	if (dup && dup->x.state == TFTP_XS_DALLY) {
+	if (dup && tftp_xfer_dallying(&dup->x)) {
 		/* Its upload is complete and committed; a new request from
 		 * the same port shows the final ACK arrived, so stop
 		 * lingering (clients reuse one port for several commands). */
@@ -606,7 +606,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	/* A dallying upload is complete and in place: nothing to wait for. */
 	for (struct session *s = srv->all, *next; s; s = next) {
 		next = s->next;
-		if (s->x.state == TFTP_XS_DALLY)
+		if (tftp_xfer_dallying(&s->x))
 			session_abort(s, NULL);
 	}
 	tftp_logf(&srv->log, TFTP_LOG_INFO,

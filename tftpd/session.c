@@ -159,16 +159,17 @@ static void batch_add(struct session *s, const uint8_t *pkt, size_t len)
 		b->closed = 1; /* GSO: only the last segment may be shorter */
 }
 
-/* Give the upload its name. The descriptors go at once: a dallying
- * session needs only its socket. */
-static int commit(struct session *s)
+/* The engine's flush hook: the last byte is written and the final ACK is
+ * about to leave, so give the upload its name now; the client's success
+ * then always means the file is in place, and a failure goes to the
+ * client as the ERROR in place of that ACK. The descriptors go at once: a
+ * dallying session needs only its socket. */
+static int io_flush(void *ctx, struct tftp_err *err)
 {
+	struct session *s = ctx;
 	if (fsroot_upload_commit(&s->srv->root, &s->up,
-				 s->srv->cfg->allow_overwrite,
-				 &s->commit_err) < 0) {
-		s->commit_failed = 1;
+				 s->srv->cfg->allow_overwrite, err) < 0)
 		return -1;
-	}
 	fsroot_upload_discard(&s->up); /* committed: only closes */
 	return 0;
 }
@@ -182,21 +183,6 @@ static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 		return 0;
 	}
 	batch_flush(s->srv); /* everything leaves in order */
-	if (s->final_pending && len == TFTP_HDR_LEN &&
-	    tftp_get16(pkt) == TFTP_OP_ACK &&
-	    tftp_get16(pkt + 2) == s->final_block) {
-		/* The engine has written the last byte and is about to
-		 * acknowledge the final block: put the file in place first,
-		 * and if that fails send the ERROR instead of the ACK. */
-		s->final_pending = 0;
-		if (commit(s) < 0) {
-			uint8_t buf[TFTP_HDR_LEN + sizeof(s->commit_err.msg)];
-			size_t n = tftp_build_error(buf, sizeof(buf),
-						    s->commit_err.code,
-						    s->commit_err.msg);
-			return n ? raw_send(s, buf, n) : -1;
-		}
-	}
 	return raw_send(s, pkt, len);
 }
 
@@ -354,17 +340,19 @@ static const char *op_name(const struct session *s)
 static int is_size_probe(const struct session *s)
 {
 	const struct tftp_xfer *x = &s->x;
-	if (s->is_write || !(x->agreed.present & TFTP_OPT_TSIZE) ||
+	if (s->is_write || !(tftp_xfer_agreed(x)->present & TFTP_OPT_TSIZE) ||
 	    tftp_xfer_peer_answered(x))
 		return 0;
 	return s->replaced ||
-	       (x->err_from_peer && x->err.code == TFTP_ERR_OPTNEG);
+	       (tftp_xfer_end_reason(x) == TFTP_END_PEER_ERROR &&
+		tftp_xfer_error(x)->code == TFTP_ERR_OPTNEG);
 }
 
 static void outcome_text(const struct session *s, int ok, int probe,
 			 char *out, size_t cap)
 {
 	const struct tftp_xfer *x = &s->x;
+	const struct tftp_err *e = tftp_xfer_error(x);
 	if (ok)
 		snprintf(out, cap, "ok");
 	else if (probe)
@@ -373,17 +361,15 @@ static void outcome_text(const struct session *s, int ok, int probe,
 			 : "size probe, ended by the client (ERROR 8)");
 	else if (s->replaced)
 		snprintf(out, cap, "replaced by a new request from the same port");
-	else if (s->commit_failed)
-		snprintf(out, cap, "failed, sent ERROR %u (%s)",
-			 (unsigned)s->commit_err.code, s->commit_err.msg);
-	else if (x->err_from_peer)
+	else if (tftp_xfer_end_reason(x) == TFTP_END_PEER_ERROR)
 		snprintf(out, cap, "failed, client sent ERROR %u (%s)",
-			 (unsigned)x->err.code, x->err.msg);
-	else if (tftp_xfer_timed_out(x))
+			 (unsigned)e->code, e->msg);
+	else if (tftp_xfer_end_reason(x) == TFTP_END_TIMED_OUT)
 		snprintf(out, cap, "failed, timed out");
 	else
-		snprintf(out, cap, "failed, sent ERROR %u (%s)",
-			 (unsigned)x->err.code, x->err.msg);
+		snprintf(out, cap, "failed, sent ERROR %u (%s)%s%s",
+			 (unsigned)e->code, e->msg, e->why ? ": " : "",
+			 e->why ? e->why : "");
 }
 
 static uint64_t mono_us(void)
@@ -403,10 +389,11 @@ static const char *shown_name(const struct session *s, char *out, size_t cap)
 static void log_end(struct session *s)
 {
 	const struct tftp_xfer *x = &s->x;
-	const struct tftp_xfer_stats *st = &x->stats;
+	const struct tftp_xfer_stats *st = tftp_xfer_stats(x);
 	uint64_t us = mono_us() - s->start_us;
-	int ok = (x->state == TFTP_XS_DONE || x->state == TFTP_XS_DALLY) &&
-		 !s->commit_failed && (!s->is_write || s->up.committed);
+	/* An upload is complete (and so committed) once it dallies. */
+	int ok = tftp_xfer_end_reason(x) == TFTP_END_DONE ||
+		 tftp_xfer_dallying(x);
 	int probe = !ok && is_size_probe(s);
 	s->logged = 1;
 	char outcome[200], shown[256], size[32], dur[32], rate[32];
@@ -419,8 +406,9 @@ static void log_end(struct session *s)
 		  "%s %s %s %s: %" PRIu64 " bytes%s in %s (%s), blksize %u, "
 		  "window %u, %" PRIu64 " retransmits: %s",
 		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
-		  tftp_mode_name(x->cfg.mode), st->bytes, size, dur, rate,
-		  (unsigned)x->blksize, (unsigned)x->window, st->retransmits,
+		  tftp_mode_name(tftp_xfer_mode(x)), st->bytes, size, dur,
+		  rate, (unsigned)tftp_xfer_blksize(x),
+		  (unsigned)tftp_xfer_window(x), st->retransmits,
 		  outcome);
 }
 
@@ -459,34 +447,13 @@ static int session_after(struct session *s)
 {
 	struct tftp_xfer *x = &s->x;
 	batch_flush(s->srv);
-	if (s->commit_failed && !tftp_xfer_finished(x)) {
-		/* The ERROR went out in place of the final ACK; the engine
-		 * believes it is dallying. */
-		tftp_xfer_abort(x, s->commit_err.code, s->commit_err.msg,
-				server_now_ms());
-	}
-	if (s->is_write && !s->up.committed && !s->commit_failed &&
-	    tftp_xfer_data_complete(x)) {
-		/* Normally committed in io_send just before the final ACK;
-		 * this covers any path that reached completion without it. */
-		if (commit(s) < 0) {
-			uint8_t buf[TFTP_HDR_LEN + sizeof(s->commit_err.msg)];
-			size_t n = tftp_build_error(buf, sizeof(buf),
-						    s->commit_err.code,
-						    s->commit_err.msg);
-			if (n)
-				raw_send(s, buf, n);
-			tftp_xfer_abort(x, s->commit_err.code,
-					s->commit_err.msg, server_now_ms());
-		}
-	}
 	if (tftp_xfer_finished(x)) {
 		session_end(s);
 		return 1;
 	}
 	/* The upload is complete and in place; only the dally is left, which
 	 * may last seconds: say so now. */
-	if (x->state == TFTP_XS_DALLY && !s->logged)
+	if (tftp_xfer_dallying(x) && !s->logged)
 		log_end(s);
 	uint64_t deadline = tftp_xfer_deadline(x);
 	uint64_t now = server_now_ms();
@@ -571,31 +538,13 @@ int session_poll(struct session *s)
 		 * not from a working peer; the timer covers a real loss. */
 		if ((size_t)n > TFTP_PACKET_MAX)
 			continue;
-		s->final_pending = 0;
-		if (s->is_write && !s->up.committed && (size_t)n >= TFTP_HDR_LEN &&
-		    tftp_get16(buf) == TFTP_OP_DATA) {
-			/* Is this the last block, in order? Then io_send
-			 * commits before its ACK. */
-			uint64_t want = s->x.state == TFTP_XS_OACK_SENT
-						? 1u
-						: s->x.expected;
-			uint16_t blk = tftp_get16(buf + 2);
-			if ((s->x.state == TFTP_XS_OACK_SENT ||
-			     s->x.state == TFTP_XS_RECEIVING) &&
-			    blk == (uint16_t)want &&
-			    (size_t)n - TFTP_HDR_LEN < s->x.blksize) {
-				s->final_pending = 1;
-				s->final_block = blk;
-			}
-		}
 		tftp_xfer_input(&s->x, buf, (size_t)n, now);
-		s->final_pending = 0;
 		if (session_after(s))
 			return 1;
 		/* Lockstep: the peer waits for our answer, so nothing else is
 		 * queued; skip the read that would only say EAGAIN (epoll
 		 * reports a stray datagram again, level-triggered). */
-		if (s->x.window <= 1)
+		if (tftp_xfer_window(&s->x) <= 1)
 			return 0;
 	}
 	return 0;
@@ -742,6 +691,7 @@ int session_start(struct server *srv, const struct session_request *req,
 		.send = io_send,
 		.read = io_read,
 		.write = io_write,
+		.flush = req->is_write ? io_flush : NULL,
 	};
 	/* Small blocks go out a window at a time through the batch instead.
 	 * Not to a loopback peer: a datagram that fits the device (lo's
@@ -771,7 +721,8 @@ int session_start(struct server *srv, const struct session_request *req,
 		errno_err(ENOMEM, err, "");
 		goto fail;
 	}
-	size_t burst = (size_t)s->x.window * (s->x.blksize + TFTP_HDR_LEN + 64u);
+	size_t burst = (size_t)tftp_xfer_window(&s->x) *
+		       (tftp_xfer_blksize(&s->x) + TFTP_HDR_LEN + 64u);
 	size_buffers(s->fd, req->is_write ? SO_RCVBUFFORCE : SO_SNDBUFFORCE,
 		     req->is_write ? SO_RCVBUF : SO_SNDBUF, burst);
 

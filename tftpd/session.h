@@ -37,16 +37,9 @@ struct session {
 	size_t ra_len;
 	struct fsupload up;           /* WRQ: the upload */
 
-	/* WRQ: the DATA being fed to the engine is the final block in order;
-	 * the file is committed just before its ACK leaves, so the client's
-	 * success always means the file is in place. */
-	int final_pending;
-	uint16_t final_block;
-	int commit_failed;
 	/* UDP GSO failed on this socket (old kernel, blocks larger than the
 	 * path MTU): windows go out with sendmmsg instead. */
 	int no_gso;
-	struct tftp_err commit_err;
 
 	/* ERROR 5 to strangers, at most a few per second (no loops with
 	 * another server, no reflection). */
