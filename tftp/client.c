@@ -326,7 +326,8 @@ static long read_stream(struct client *c, uint64_t off, uint8_t *buf,
 	if (!lf->ring) {
 		/* The engine re-reads at most its window (plus the block a
 		 * netascii mark points into) behind the newest block. */
-		lf->ringcap = ((size_t)c->x.window + 2u) * c->x.blksize;
+		lf->ringcap = ((size_t)tftp_xfer_window(&c->x) + 2u) *
+			      tftp_xfer_blksize(&c->x);
 		lf->ring = malloc(lf->ringcap);
 		if (!lf->ring) {
 			local_err(lf, ENOMEM, err);
@@ -560,30 +561,30 @@ static int from_peer(struct client *c, const struct sockaddr *from,
 
 static void report_options(struct client *c)
 {
-	const struct tftp_xfer *x = &c->x;
+	const struct tftp_opts *ag = tftp_xfer_agreed(&c->x);
 	char buf[200];
 	int n = 0;
 	c->options_reported = 1;
 	if (!verbose(c) || !c->a->req.present)
 		return;
-	if (!x->agreed.present) {
+	if (!ag->present) {
 		fprintf(stderr, "tftp: server accepted no options: blksize 512, "
 				"window 1\n");
 		return;
 	}
 	buf[0] = '\0';
-	if (x->agreed.present & TFTP_OPT_BLKSIZE)
+	if (ag->present & TFTP_OPT_BLKSIZE)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " blksize %u",
-			      (unsigned)x->agreed.blksize);
-	if (x->agreed.present & TFTP_OPT_TIMEOUT)
+			      (unsigned)ag->blksize);
+	if (ag->present & TFTP_OPT_TIMEOUT)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " timeout %u",
-			      (unsigned)x->agreed.timeout);
-	if (x->agreed.present & TFTP_OPT_TSIZE)
+			      (unsigned)ag->timeout);
+	if (ag->present & TFTP_OPT_TSIZE)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
-			      " tsize %" PRIu64, x->agreed.tsize);
-	if (x->agreed.present & TFTP_OPT_WINDOWSIZE)
+			      " tsize %" PRIu64, ag->tsize);
+	if (ag->present & TFTP_OPT_WINDOWSIZE)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " windowsize %u",
-			      (unsigned)x->agreed.windowsize);
+			      (unsigned)ag->windowsize);
 	fprintf(stderr, "tftp: options accepted:%s\n", buf);
 }
 
@@ -609,7 +610,7 @@ static void reserve_space(struct client *c, uint64_t size)
 
 static void after_input(struct client *c)
 {
-	if (!c->options_reported && c->x.state != TFTP_XS_REQUEST &&
+	if (!c->options_reported && !tftp_xfer_awaiting_reply(&c->x) &&
 	    !tftp_xfer_finished(&c->x)) {
 		uint64_t size;
 		report_options(c);
@@ -784,7 +785,7 @@ static void run_engine(struct client *c)
 		} else if (now >= tftp_xfer_deadline(x)) {
 			tftp_xfer_tick(x, now);
 		}
-		tftp_progress_update(&c->prog, x->stats.bytes, now);
+		tftp_progress_update(&c->prog, tftp_xfer_stats(x)->bytes, now);
 	}
 }
 
@@ -1039,7 +1040,7 @@ static int commit_get(struct client *c)
 {
 	struct local_file *lf = &c->lf;
 	int rc = 0;
-	trim_reserved(lf, c->x.stats.bytes);
+	trim_reserved(lf, tftp_xfer_stats(&c->x)->bytes);
 	if (lf->target >= 0) {
 		rc = tftp_copy_into(lf->fd, lf->target);
 	} else if (lf->tmp_path || lf->unnamed) {
@@ -1129,31 +1130,30 @@ static int setup_xfer(struct client *c, const struct tftp_opts *req)
 	return 0;
 }
 
-/* ERROR 8, or an ERROR 0 that says it is about options, in answer to a
- * request with options: the server wants plain RFC 1350. */
+/* An ERROR 8, 0 or 4 in answer to a request with options: the server
+ * may want plain RFC 1350 (ERROR 8 says so; others answer options they do
+ * not know with an undefined error or "illegal operation"), so the
+ * request is tried once more without them. By the code, never the text. */
 static int options_refused(const struct tftp_xfer *x)
 {
-	if (!x->err_from_peer || !x->err_on_request || !x->cfg.opts.present)
+	if (!tftp_xfer_refused_request(x) || !tftp_xfer_requested(x)->present)
 		return 0;
-	if (x->err.code == TFTP_ERR_OPTNEG)
-		return 1;
-	return x->err.code == TFTP_ERR_UNDEF && strcasestr(x->err.msg, "option");
-}
-
-static int timed_out(const struct tftp_xfer *x)
-{
-	return tftp_xfer_timed_out(x);
+	uint16_t code = tftp_xfer_error(x)->code;
+	return code == TFTP_ERR_OPTNEG || code == TFTP_ERR_UNDEF ||
+	       code == TFTP_ERR_BADOP;
 }
 
 static int outcome(struct client *c)
 {
 	const struct tftp_client_args *a = c->a;
 	const struct tftp_xfer *x = &c->x;
+	const struct tftp_err *e = tftp_xfer_error(x);
+	enum tftp_xfer_end end = tftp_xfer_end_reason(x);
 	if (*a->stop) {
 		errf("interrupted");
 		return TFTP_EXIT_SIGNAL + (int)*a->stop;
 	}
-	if (x->state == TFTP_XS_DONE)
+	if (end == TFTP_END_DONE)
 		return TFTP_EXIT_OK;
 	if (c->lf.failed) {
 		errf("%s: %s", strcmp(c->lf.path, "-") ? c->lf.path
@@ -1163,26 +1163,25 @@ static int outcome(struct client *c)
 		return TFTP_EXIT_LOCAL;
 	}
 	char shown[400];
-	const char *msg = x->err.msg[0] ? x->err.msg
-					: tftp_errcode_message(x->err.code);
+	const char *msg = e->msg[0] ? e->msg : tftp_errcode_message(e->code);
 	tftp_log_escape(msg, strlen(msg), shown, sizeof(shown));
-	if (x->err_from_peer) {
+	if (end == TFTP_END_PEER_ERROR) {
 		errf("%s: %s: %s (TFTP error %u)", a->host, a->remote, shown,
-		     (unsigned)x->err.code);
+		     (unsigned)e->code);
 		return TFTP_EXIT_PEER;
 	}
 	if (c->refused) {
 		errf("%s: %s: %s", a->host, a->remote, strerror(c->refused));
 		return TFTP_EXIT_TIMEOUT;
 	}
-	if (timed_out(x)) {
+	if (end == TFTP_END_TIMED_OUT) {
 		errf("%s: %s: %s", a->host, a->remote,
 		     c->locked ? "timed out" : "no answer from the server");
 		return TFTP_EXIT_TIMEOUT;
 	}
 	/* We refused the server's reply (e.g. an invalid OACK). */
 	errf("%s: %s: %s (sent TFTP error %u)", a->host, a->remote, shown,
-	     (unsigned)x->err.code);
+	     (unsigned)e->code);
 	return TFTP_EXIT_PEER;
 }
 
@@ -1198,7 +1197,7 @@ static uint64_t now_us(void)
 static void summary(struct client *c)
 {
 	const struct tftp_xfer *x = &c->x;
-	const struct tftp_xfer_stats *st = &x->stats;
+	const struct tftp_xfer_stats *st = tftp_xfer_stats(x);
 	uint64_t us = now_us() - c->start_us;
 	char dur[32], rate[32];
 	tftp_human_duration(us, dur, sizeof(dur));
@@ -1207,7 +1206,8 @@ static void summary(struct client *c)
 		"tftp: %s %" PRIu64 " bytes in %s (%s), blksize %u, window %u, "
 		"%" PRIu64 " packets sent, %" PRIu64 " retransmits\n",
 		c->a->is_put ? "sent" : "received", st->bytes, dur, rate,
-		(unsigned)x->blksize, (unsigned)x->window, st->packets_sent,
+		(unsigned)tftp_xfer_blksize(x), (unsigned)tftp_xfer_window(x),
+		st->packets_sent,
 		st->retransmits);
 }
 
@@ -1218,11 +1218,11 @@ static int size_differs(const struct client *c)
 {
 	uint64_t size;
 	if (c->a->mode != TFTP_MODE_OCTET || tftp_xfer_tsize(&c->x, &size) < 0 ||
-	    size == c->x.stats.bytes)
+	    size == tftp_xfer_stats(&c->x)->bytes)
 		return 0;
 	errf("%s: %s: the server announced %" PRIu64 " bytes (tsize) but "
 	     "sent %" PRIu64 "; nothing kept", c->a->host, c->a->remote, size,
-	     c->x.stats.bytes);
+	     tftp_xfer_stats(&c->x)->bytes);
 	return 1;
 }
 
@@ -1231,7 +1231,7 @@ static int size_differs(const struct client *c)
 
 static int unanswered(const struct client *c)
 {
-	return !*c->a->stop && !c->locked && (c->refused || timed_out(&c->x));
+	return !*c->a->stop && !c->locked && (c->refused || tftp_xfer_timed_out(&c->x));
 }
 
 static int transfer(struct client *c, int more)
@@ -1247,7 +1247,8 @@ static int transfer(struct client *c, int more)
 		if (verbose(c))
 			fprintf(stderr, "tftp: server refused the options (%s, "
 					"TFTP error %u); retrying without\n",
-				c->x.err.msg, (unsigned)c->x.err.code);
+				tftp_xfer_error(&c->x)->msg,
+				(unsigned)tftp_xfer_error(&c->x)->code);
 		static const struct tftp_opts none;
 		tftp_xfer_free(&c->x);
 		if (setup_xfer(c, &none) < 0)
@@ -1267,8 +1268,9 @@ static int transfer(struct client *c, int more)
 	}
 	uint64_t end = now_ms();
 	/* The bar goes first, so an error message gets a line of its own. */
-	tftp_progress_finish(&c->prog, c->x.stats.bytes, end,
-			     c->x.state == TFTP_XS_DONE && !*a->stop);
+	tftp_progress_finish(&c->prog, tftp_xfer_stats(&c->x)->bytes, end,
+			     tftp_xfer_end_reason(&c->x) == TFTP_END_DONE &&
+				     !*a->stop);
 	int rc = outcome(c);
 	if (rc == TFTP_EXIT_OK && !a->is_put && size_differs(c))
 		rc = TFTP_EXIT_PEER;
