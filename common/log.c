@@ -1,9 +1,6 @@
-/* Levelled logging into a host-provided sink. See log.h.
- *
- * tftp_log_stderr's ctx is the prefix (const char *, may be NULL). When a
- * log has no sink, tftp_vlogf calls tftp_log_stderr with log->prefix as
- * ctx, so the default output is "prefix: line".
- */
+/* Levelled logging into a host-provided sink, and the text helpers of log
+ * lines (escaping, human units). Part of the pure core: it formats, the
+ * host's sink writes (the stderr sink is in logsink.c). See log.h. */
 #include "log.h"
 
 #include <stdio.h>
@@ -11,16 +8,6 @@
 
 /* Longer lines are truncated: a log line is never worth an allocation. */
 #define TFTP_LOG_LINE_MAX 1024
-
-void tftp_log_stderr(void *ctx, enum tftp_log_level lvl, const char *line)
-{
-	const char *prefix = ctx;
-	(void)lvl;
-	if (prefix && prefix[0])
-		fprintf(stderr, "%s: %s\n", prefix, line);
-	else
-		fprintf(stderr, "%s\n", line);
-}
 
 void tftp_vlogf(const struct tftp_log *log, enum tftp_log_level lvl,
 		const char *fmt, va_list ap)
@@ -31,9 +18,7 @@ void tftp_vlogf(const struct tftp_log *log, enum tftp_log_level lvl,
 	if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
 		line[0] = '\0';
 	if (log->sink)
-		log->sink(log->ctx, lvl, line);
-	else
-		tftp_log_stderr((void *)log->prefix, lvl, line);
+		log->sink(log->ctx ? log->ctx : (void *)log->prefix, lvl, line);
 }
 
 void tftp_logf(const struct tftp_log *log, enum tftp_log_level lvl,

@@ -21,12 +21,13 @@ typedef void (*tftp_log_sink)(void *ctx, enum tftp_log_level lvl,
 
 struct tftp_log {
 	enum tftp_log_level level; /* lines above this level are dropped */
-	tftp_log_sink sink;        /* NULL: tftp_log_stderr */
-	void *ctx;
+	tftp_log_sink sink;        /* NULL: lines are dropped */
+	void *ctx;                 /* for the sink; NULL: prefix is passed */
 	const char *prefix;        /* e.g. "tftpd"; may be NULL */
 };
 
-/* The default sink: "prefix: line\n" to stderr. */
+/* The hosts' sink (logsink.c, not in the core): "prefix: line\n" to
+ * stderr, ctx being the prefix. */
 void tftp_log_stderr(void *ctx, enum tftp_log_level lvl, const char *line);
 
 /* NULL log is allowed and drops everything. */

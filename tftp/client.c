@@ -1294,6 +1294,7 @@ int tftp_client_run(const struct tftp_client_args *a)
 	c.lf.path = a->local;
 	c.log.level = a->trace ? TFTP_LOG_TRACE : TFTP_LOG_WARN;
 	c.log.prefix = "tftp";
+	c.log.sink = tftp_log_stderr;
 	tftp_progress_init(&c.prog, a->progress, STDERR_FILENO, a->remote,
 			   now_ms());
 	struct addrinfo *list = NULL;

@@ -426,6 +426,7 @@ int main(int argc, char **argv)
 	srv->log.level = lvl > TFTP_LOG_TRACE ? TFTP_LOG_TRACE
 					      : (enum tftp_log_level)lvl;
 	srv->log.prefix = "tftpd";
+	srv->log.sink = tftp_log_stderr;
 	if (cfg.use_syslog) {
 		/* LOG_NDELAY: connect now, while /dev/log is still reachable
 		 * (before chroot). */
