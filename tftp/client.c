@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "clock.h"
 #include "net.h"
 #include "progress.h"
 #include "xfer.h"
@@ -96,13 +97,6 @@ struct client {
 	struct tftp_progress prog;
 	uint64_t start_us;            /* the request went out */
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errf(const char *fmt, ...)
@@ -276,21 +270,12 @@ static int io_flush(void *ctx, struct tftp_err *err)
 static long read_regular(struct local_file *lf, uint64_t off, uint8_t *buf,
 			 size_t len, struct tftp_err *err)
 {
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(lf->fd, buf + got, len - got,
-				  (off_t)(off + got));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			local_err(lf, errno, err);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	ssize_t n = tftp_pread_full(lf->fd, buf, len, off);
+	if (n < 0) {
+		local_err(lf, errno, err);
+		return -1;
 	}
-	return (long)got;
+	return (long)n;
 }
 
 /* Pull bytes from the pipe into the ring until [off, off + len) is held
@@ -605,7 +590,7 @@ static void reserve_space(struct client *c, uint64_t size)
 		return; /* not supported here: nothing reserved, no harm */
 	lf->failed = 1;
 	lf->err = errno;
-	tftp_xfer_abort(&c->x, TFTP_ERR_NOSPACE, NULL, now_ms());
+	tftp_xfer_abort(&c->x, TFTP_ERR_NOSPACE, NULL, tftp_now_ms());
 }
 
 static void after_input(struct client *c)
@@ -698,7 +683,7 @@ static int receive_batch(struct client *c, uint64_t *now)
 		drain_errors(c); /* an ICMP error was reported */
 	if (n <= 0)
 		return 0;
-	*now = now_ms();
+	*now = tftp_now_ms();
 	for (int i = 0; i < n && !tftp_xfer_finished(&c->x); i++)
 		handle_datagram(c, (unsigned)i, *now);
 	return n;
@@ -710,20 +695,13 @@ static int receive_batch(struct client *c, uint64_t *now)
  * trip), and lockstep transfers pay it for every block. */
 #define SPIN_NS 200000
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Take what is queued; if nothing is, try again for up to SPIN_NS (not
  * past the engine's deadline). Spinning on the receive itself rather
  * than on poll() saves a system call per datagram. Returns the count. */
 static int spin_receive(struct client *c, uint64_t *now)
 {
-	/* now_ms() reads the same clock in milliseconds. */
-	uint64_t end = now_ns() + SPIN_NS;
+	/* tftp_now_ms() reads the same clock in milliseconds. */
+	uint64_t end = tftp_now_ns() + SPIN_NS;
 	uint64_t deadline = tftp_xfer_deadline(&c->x);
 	if (deadline < end / 1000000u)
 		end = deadline * 1000000u;
@@ -731,7 +709,7 @@ static int spin_receive(struct client *c, uint64_t *now)
 		int got = receive_batch(c, now);
 		if (got || c->refused || *c->a->stop)
 			return got;
-		if (now_ns() >= end)
+		if (tftp_now_ns() >= end)
 			return 0;
 		sched_yield(); /* the peer may be waiting for this CPU */
 	}
@@ -752,14 +730,12 @@ static void wait_input(struct client *c, uint64_t now)
 		drain_errors(c);
 }
 
-static uint64_t now_us(void);
-
 /* Drive the engine until it is done or a signal arrives. */
 static void run_engine(struct client *c)
 {
 	struct tftp_xfer *x = &c->x;
-	uint64_t now = now_ms();
-	c->start_us = now_us();
+	uint64_t now = tftp_now_ms();
+	c->start_us = tftp_now_us();
 	tftp_xfer_start(x, now);
 	while (!tftp_xfer_finished(x)) {
 		if (*c->a->stop) {
@@ -767,7 +743,7 @@ static void run_engine(struct client *c)
 			 * tell; afterwards the peer learns why we stop. */
 			if (c->locked)
 				tftp_xfer_abort(x, TFTP_ERR_UNDEF,
-						"Transfer interrupted", now_ms());
+						"Transfer interrupted", tftp_now_ms());
 			break;
 		}
 		if (c->refused)
@@ -776,12 +752,12 @@ static void run_engine(struct client *c)
 		if (c->refused)
 			break;
 		if (got == 0) {
-			now = now_ms();
+			now = tftp_now_ms();
 			if (now >= tftp_xfer_deadline(x))
 				tftp_xfer_tick(x, now);
 			else
 				wait_input(c, now);
-			now = now_ms();
+			now = tftp_now_ms();
 		} else if (now >= tftp_xfer_deadline(x)) {
 			tftp_xfer_tick(x, now);
 		}
@@ -1185,20 +1161,13 @@ static int outcome(struct client *c)
 	return TFTP_EXIT_PEER;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The time in us, ms or s: a transfer of a few hundred microseconds on
  * loopback is not "0.000 s". */
 static void summary(struct client *c)
 {
 	const struct tftp_xfer *x = &c->x;
 	const struct tftp_xfer_stats *st = tftp_xfer_stats(x);
-	uint64_t us = now_us() - c->start_us;
+	uint64_t us = tftp_now_us() - c->start_us;
 	char dur[32], rate[32];
 	tftp_human_duration(us, dur, sizeof(dur));
 	tftp_human_rate(st->bytes, us, rate, sizeof(rate));
@@ -1266,7 +1235,7 @@ static int transfer(struct client *c, int more)
 		tftp_xfer_free(&c->x);
 		return TRY_NEXT;
 	}
-	uint64_t end = now_ms();
+	uint64_t end = tftp_now_ms();
 	/* The bar goes first, so an error message gets a line of its own. */
 	tftp_progress_finish(&c->prog, tftp_xfer_stats(&c->x)->bytes, end,
 			     tftp_xfer_end_reason(&c->x) == TFTP_END_DONE &&
@@ -1296,7 +1265,7 @@ int tftp_client_run(const struct tftp_client_args *a)
 	c.log.prefix = "tftp";
 	c.log.sink = tftp_log_stderr;
 	tftp_progress_init(&c.prog, a->progress, STDERR_FILENO, a->remote,
-			   now_ms());
+			   tftp_now_ms());
 	struct addrinfo *list = NULL;
 	int rc = TFTP_EXIT_LOCAL;
 	if ((a->is_put ? open_put_source(&c) : open_get_target(&c)) < 0)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "limits.h"
 #include "net.h"
 #include "options.h"
@@ -26,92 +27,47 @@
 #define RECV_BATCH 64
 #define LISTEN_STARTS_MAX 8
 
-uint64_t server_now_ms(void)
+/* ---- the sessions' environment ----------------------------------------- */
+
+/* A session is about to start: it enters the table (its server-wide slot
+ * was taken in handle_request). */
+static void on_begun(void *ctx, struct session *s)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	struct server *srv = ctx;
+	table_add(&srv->table, s);
 }
 
-/* ---- the session table ------------------------------------------------- */
-
-/* Only the client (its address, or its IPv6 prefix) is hashed: every
- * transfer of one client is in one chain, which --max-per-client keeps
- * short. */
-static size_t host_bucket(const struct server *srv, const struct sockaddr *sa)
+/* A session ends: out of the table, its slot released; the last one
+ * during shutdown stops the loop. */
+static void on_ended(void *ctx, struct session *s)
 {
-	return limits_client_key(srv->limits, sa) & (srv->nbuckets - 1u);
-}
-
-void server_table_add(struct server *srv, struct session *s)
-{
-	s->bucket = host_bucket(srv, (struct sockaddr *)&s->peer);
-	s->hnext = srv->buckets[s->bucket];
-	srv->buckets[s->bucket] = s;
-	/* The server-wide slot was taken in handle_request. */
-	s->prev = NULL;
-	s->next = srv->all;
-	if (srv->all)
-		srv->all->prev = s;
-	srv->all = s;
-	srv->nsessions++;
-}
-
-void server_table_remove(struct server *srv, struct session *s)
-{
-	struct session **pp = &srv->buckets[s->bucket];
-	while (*pp && *pp != s)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = s->hnext;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		srv->all = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	srv->nsessions--;
+	struct server *srv = ctx;
+	table_remove(&srv->table, s);
 	limits_release(srv->limits,
 		       limits_client_key(srv->limits,
 					 (const struct sockaddr *)&s->peer));
-}
-
-void server_session_gone(struct server *srv)
-{
-	if (srv->stopping && srv->nsessions == 0)
+	if (srv->stopping && srv->table.count == 0)
 		event_base_loopbreak(srv->base);
 }
 
-/* Transfers from peer's address; *dup gets the one from its port too, and
- * *dally one of them that is only dallying. */
-static unsigned host_sessions(const struct server *srv,
-			      const struct sockaddr *peer, struct session **dup,
-			      struct session **dally)
+static void env_init(struct server *srv)
 {
-	unsigned n = 0;
-	*dup = *dally = NULL;
-	for (struct session *s = srv->buckets[host_bucket(srv, peer)]; s;
-	     s = s->hnext) {
-		const struct sockaddr *sp = (const struct sockaddr *)&s->peer;
-		if (!limits_same_client(srv->limits, sp, peer))
-			continue;
-		n++;
-		if (tftp_sockaddr_equal(sp, peer))
-			*dup = s;
-		else if (tftp_xfer_dallying(&s->x))
-			*dally = s;
-	}
-	return n;
-}
-
-/* A session that only lingers to repeat a final ACK: its upload is
- * complete and committed, so it may give way to a new request. */
-static struct session *any_dallying(const struct server *srv)
-{
-	for (struct session *s = srv->all; s; s = s->next)
-		if (tftp_xfer_dallying(&s->x))
-			return s;
-	return NULL;
+	struct session_env *e = &srv->env;
+	const char *sfmax = getenv("TFTPD_SENDFILE_MAX");
+	memset(e, 0, sizeof(*e));
+	e->base = srv->base;
+	e->cfg = srv->cfg;
+	e->log = &srv->log;
+	source_fs_init(&srv->source, &srv->fs, &srv->root,
+		       srv->cfg->allow_overwrite);
+	e->src = &srv->source;
+	e->batch = &srv->batch;
+	e->buf = srv->buf;
+	e->bufcap = sizeof(srv->buf);
+	e->sendfile_max = sfmax ? (size_t)strtoul(sfmax, NULL, 10) : 0;
+	e->begun = on_begun;
+	e->ended = on_ended;
+	e->ctx = srv;
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -232,7 +188,7 @@ static int handle_request(struct server *srv, struct arrival *a,
 		return 0;
 	}
 	struct session *dup, *dally;
-	unsigned from_host = host_sessions(srv, peer, &dup, &dally);
+	unsigned from_host = table_client(&srv->table, peer, &dup, &dally);
 	if (dup && tftp_xfer_dallying(&dup->x)) {
 		/* Its upload is complete and committed; a new request from
 		 * the same port shows the final ACK arrived, so stop
@@ -268,10 +224,10 @@ static int handle_request(struct server *srv, struct arrival *a,
 		session_abort(dally, NULL);
 		from_host--;
 	}
-	if (srv->nsessions >= cfg->max_transfers &&
-	    (dally = any_dallying(srv)) != NULL)
+	if (srv->table.count >= cfg->max_transfers &&
+	    (dally = table_any_dallying(&srv->table)) != NULL)
 		session_abort(dally, NULL);
-	if (srv->nsessions >= cfg->max_transfers) {
+	if (srv->table.count >= cfg->max_transfers) {
 		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
 			   "server busy", "--max-transfers reached");
 		return 0;
@@ -318,7 +274,7 @@ static int handle_request(struct server *srv, struct arrival *a,
 			   "server busy", full);
 		return 0;
 	}
-	if (session_start(srv, &req, &err) < 0) {
+	if (session_start(&srv->env, &req, &err) < 0) {
 		limits_release(srv->limits, key);
 		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
 		return 0;
@@ -561,8 +517,8 @@ static int listen_spec(struct server *srv, const struct tftpd_listen_spec *sp)
 static void abort_all(struct server *srv)
 {
 	/* session_abort ends the session, which unlinks it from the list. */
-	while (srv->all)
-		session_abort(srv->all, "Server shutting down");
+	while (srv->table.all)
+		session_abort(srv->table.all, "Server shutting down");
 }
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
@@ -571,7 +527,7 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	tftp_logf(&srv->log, TFTP_LOG_INFO,
-		  "grace period over: aborting %zu transfer(s)", srv->nsessions);
+		  "grace period over: aborting %zu transfer(s)", srv->table.count);
 	abort_all(srv);
 	event_base_loopbreak(srv->base);
 }
@@ -604,15 +560,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	srv->stopping = 1;
 	close_listeners(srv);
 	/* A dallying upload is complete and in place: nothing to wait for. */
-	for (struct session *s = srv->all, *next; s; s = next) {
+	for (struct session *s = srv->table.all, *next; s; s = next) {
 		next = s->next;
 		if (tftp_xfer_dallying(&s->x))
 			session_abort(s, NULL);
 	}
 	tftp_logf(&srv->log, TFTP_LOG_INFO,
 		  "signal %d: not accepting requests; %zu transfer(s) running",
-		  (int)sig, srv->nsessions);
-	if (srv->nsessions == 0) {
+		  (int)sig, srv->table.count);
+	if (srv->table.count == 0) {
 		event_base_loopbreak(srv->base);
 		return;
 	}
@@ -637,7 +593,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	if (cfg->chroot) {
 		tftp_logf(&srv->log, TFTP_LOG_INFO,
 			  "SIGHUP: nothing to reopen inside --chroot; "
-			  "%zu transfer(s) go on", srv->nsessions);
+			  "%zu transfer(s) go on", srv->table.count);
 		return;
 	}
 	if (cfg->use_syslog) {
@@ -655,7 +611,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	srv->root.dirfd = fd;
 	tftp_logf(&srv->log, TFTP_LOG_INFO,
 		  "SIGHUP: reopened the log and the root %s; %zu transfer(s) "
-		  "go on", cfg->root, srv->nsessions);
+		  "go on", cfg->root, srv->table.count);
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -675,15 +631,9 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 	srv->root.dirfd = srv->root.spooldir = -1;
 	for (size_t i = 0; i < TFTPD_MAX_LISTEN; i++)
 		srv->listeners[i].fd = -1;
-	if (getrandom(&srv->hash_key, sizeof(srv->hash_key), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(srv->hash_key))
-		srv->hash_key = (uint32_t)getpid() ^ (uint32_t)time(NULL);
-	srv->nbuckets = 16;
-	while (srv->nbuckets < cfg->max_transfers && srv->nbuckets < 65536u)
-		srv->nbuckets <<= 1;
-	srv->buckets = calloc(srv->nbuckets, sizeof(*srv->buckets));
 	srv->base = event_base_new();
-	if (!srv->buckets || !srv->base) {
+	if (table_init(&srv->table, cfg->max_transfers, srv->limits) < 0 ||
+	    !srv->base) {
 		tftp_logf(&srv->log, TFTP_LOG_ERR, "out of memory");
 		return -1;
 	}
@@ -693,8 +643,7 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 		return -1;
 	}
 	srv->root.permissive = cfg->permissive;
-	const char *sfmax = getenv("TFTPD_SENDFILE_MAX");
-	srv->sendfile_max = sfmax ? (size_t)strtoul(sfmax, NULL, 10) : 0;
+	env_init(srv);
 	static const struct tftpd_listen_spec dflt = {"", TFTP_PORT};
 	if (cfg->nlisten == 0) {
 		if (listen_spec(srv, &dflt) < 0)
@@ -767,16 +716,9 @@ void server_ready(struct server *srv)
 #define SPIN_LOOP_US 250u
 #define SPIN_MAX_SESSIONS 4u
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void poll_sessions(struct server *srv)
 {
-	for (struct session *s = srv->all, *next; s; s = next) {
+	for (struct session *s = srv->table.all, *next; s; s = next) {
 		next = s->next; /* s may end and be freed */
 		session_poll(s);
 	}
@@ -786,8 +728,8 @@ static void poll_sessions(struct server *srv)
 static int spin(struct server *srv)
 {
 	/* t: the time at the end of the last turn (one clock read a turn) */
-	uint64_t seen = srv->activity, t = now_us(), last = t, looped = t;
-	while (srv->nsessions > 0 && srv->nsessions <= SPIN_MAX_SESSIONS) {
+	uint64_t seen = srv->env.activity, t = tftp_now_us(), last = t, looped = t;
+	while (srv->table.count > 0 && srv->table.count <= SPIN_MAX_SESSIONS) {
 		if (t - looped >= SPIN_LOOP_US) {
 			if (event_base_loop(srv->base, EVLOOP_NONBLOCK) < 0)
 				return -1;
@@ -798,9 +740,9 @@ static int spin(struct server *srv)
 		} else {
 			poll_sessions(srv);
 		}
-		t = now_us();
-		if (srv->activity != seen) {
-			seen = srv->activity;
+		t = tftp_now_us();
+		if (srv->env.activity != seen) {
+			seen = srv->env.activity;
 			last = t;
 			continue; /* an answer went out: the next comes soon */
 		}
@@ -847,7 +789,6 @@ void server_fini(struct server *srv)
 	if (srv->base)
 		event_base_free(srv->base);
 	srv->base = NULL;
-	free(srv->buckets);
-	srv->buckets = NULL;
+	table_fini(&srv->table);
 	fsroot_fini(&srv->root);
 }

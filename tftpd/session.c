@@ -15,12 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "fileio.h"
 #include "net.h"
-#include "server.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103 /* linux/udp.h, for older C libraries */
-#endif
 /* DATA packets up to this size are batched; a larger one is sent at once
  * (batching it would cost a copy and save only a system call). */
 #define BATCH_SEG_MAX 16384u
@@ -37,127 +35,22 @@
 
 static int raw_send(struct session *s, const uint8_t *pkt, size_t len)
 {
-	ssize_t n;
-	do
-		n = sendto(s->fd, pkt, len, 0, (const struct sockaddr *)&s->peer,
-			   s->peerlen);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -1 : 0;
+	return udp_send(s->fd, (const struct sockaddr *)&s->peer, s->peerlen,
+			pkt, len);
 }
 
-/* ---- windows in one system call ---------------------------------------- */
-
-/* The engine hands a window over one DATA packet at a time; small ones
- * are collected in the server's batch buffer and leave together when the
- * engine returns (session_after) or before any other packet. With UDP GSO
- * (UDP_SEGMENT) the whole window makes one trip through the stack and is
- * cut into datagrams at the receiving end; where that is refused, one
- * sendmmsg still saves a system call per packet. */
-static void batch_reset(struct tftpd_batch *b)
+static void batch_add_for(struct session *s, const uint8_t *pkt, size_t len)
 {
-	b->owner = NULL;
-	b->len = b->seg = 0;
-	b->count = 0;
-	b->closed = 0;
-}
-
-static int send_gso(struct session *s, const struct tftpd_batch *b)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
-	} cbuf;
-	/* CMSG_SPACE pads past CMSG_LEN: zero the padding so the kernel is
-	 * never handed uninitialised stack bytes (valgrind flags them). */
-	memset(&cbuf, 0, sizeof(cbuf));
-	struct iovec iov = {.iov_base = (void *)b->buf, .iov_len = b->len};
-	struct msghdr m = {
-		.msg_name = &s->peer,
-		.msg_namelen = s->peerlen,
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
+	struct batch_dest to = {
+		.fd = s->fd,
+		.peer = (const struct sockaddr *)&s->peer,
+		.peerlen = s->peerlen,
+		.no_gso = &s->no_gso,
 	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	uint16_t seg = (uint16_t)b->seg;
-	c->cmsg_level = SOL_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(seg));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-	ssize_t n;
-	do
-		n = sendmsg(s->fd, &m, 0);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0)
-		return 0;
-	/* EAGAIN and the like: the window is lost, the timer recovers. Any
-	 * other error means GSO itself is refused here. */
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
-		s->no_gso = 1;
-	return -1;
+	batch_add(s->env->batch, &to, pkt, len);
 }
 
-static void send_mmsg(struct session *s, const struct tftpd_batch *b)
-{
-	struct mmsghdr msgs[TFTPD_BATCH_MAX];
-	struct iovec iov[TFTPD_BATCH_MAX];
-	size_t off = 0;
-	for (unsigned i = 0; i < b->count; i++) {
-		size_t len = i + 1 == b->count ? b->len - off : b->seg;
-		iov[i].iov_base = (void *)(b->buf + off);
-		iov[i].iov_len = len;
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_name = &s->peer;
-		msgs[i].msg_hdr.msg_namelen = s->peerlen;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		off += len;
-	}
-	unsigned done = 0;
-	while (done < b->count) {
-		int n = sendmmsg(s->fd, msgs + done, b->count - done, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* the rest is lost; the timer recovers */
-		done += (unsigned)n;
-	}
-}
-
-static void batch_flush(struct server *srv)
-{
-	struct tftpd_batch *b = &srv->batch;
-	struct session *s = b->owner;
-	if (!s || !b->count) {
-		batch_reset(b);
-		return;
-	}
-	if (b->count == 1)
-		(void)raw_send(s, b->buf, b->len);
-	else if (s->no_gso || send_gso(s, b) < 0)
-		if (s->no_gso) /* refused just now, or before */
-			send_mmsg(s, b);
-	batch_reset(b);
-}
-
-static void batch_add(struct session *s, const uint8_t *pkt, size_t len)
-{
-	struct tftpd_batch *b = &s->srv->batch;
-	if (b->count && (b->owner != s || b->closed || len > b->seg ||
-			 b->len + len > sizeof(b->buf) ||
-			 b->count >= TFTPD_BATCH_MAX))
-		batch_flush(s->srv);
-	if (!b->count) {
-		b->owner = s;
-		b->seg = len;
-	}
-	memcpy(b->buf + b->len, pkt, len);
-	b->len += len;
-	b->count++;
-	if (len < b->seg)
-		b->closed = 1; /* GSO: only the last segment may be shorter */
-}
+/* ---- engine callbacks -------------------------------------------------- */
 
 /* The engine's flush hook: the last byte is written and the final ACK is
  * about to leave, so give the upload its name now; the client's success
@@ -167,10 +60,9 @@ static void batch_add(struct session *s, const uint8_t *pkt, size_t len)
 static int io_flush(void *ctx, struct tftp_err *err)
 {
 	struct session *s = ctx;
-	if (fsroot_upload_commit(&s->srv->root, &s->up,
-				 s->srv->cfg->allow_overwrite, err) < 0)
+	if (src_commit(s->env->src, &s->up, err) < 0)
 		return -1;
-	fsroot_upload_discard(&s->up); /* committed: only closes */
+	src_abort(s->env->src, &s->up); /* committed: only releases */
 	return 0;
 }
 
@@ -179,32 +71,11 @@ static int io_send(void *ctx, const uint8_t *pkt, size_t len)
 	struct session *s = ctx;
 	if (len <= BATCH_SEG_MAX + TFTP_HDR_LEN && len >= TFTP_HDR_LEN &&
 	    tftp_get16(pkt) == TFTP_OP_DATA) {
-		batch_add(s, pkt, len);
+		batch_add_for(s, pkt, len);
 		return 0;
 	}
-	batch_flush(s->srv); /* everything leaves in order */
+	batch_flush(s->env->batch); /* everything leaves in order */
 	return raw_send(s, pkt, len);
-}
-
-/* pread until len bytes or end of file. */
-static long read_at(int fd, uint8_t *buf, size_t len, uint64_t off,
-		    struct tftp_err *err)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err->code = TFTP_ERR_UNDEF;
-			snprintf(err->msg, sizeof(err->msg), "Read error");
-			return -1;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (long)got;
 }
 
 /* The engine wants a short count only at end of file. Reads come from
@@ -216,12 +87,13 @@ static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 {
 	struct session *s = ctx;
 	if (!s->ra || len > RA_BYTES)
-		return read_at(s->file_fd, buf, len, off, err);
+		return src_read(s->env->src, &s->file, off, buf, len, err);
 	if (off < s->ra_off || off + len > s->ra_off + s->ra_len) {
 		/* A miss (or the end of what was read). Past the end of
 		 * a short read-ahead is end of file only if a new read says
 		 * so: the file may have grown. */
-		long n = read_at(s->file_fd, s->ra, RA_BYTES, off, err);
+		long n = src_read(s->env->src, &s->file, off, s->ra, RA_BYTES,
+				  err);
 		if (n < 0)
 			return -1;
 		s->ra_off = off;
@@ -248,11 +120,11 @@ static int set_cork(int fd, int on)
 static size_t sendfile_all(struct session *s, uint64_t off, size_t want)
 {
 	size_t done = 0;
-	size_t cap = s->srv->sendfile_max ? s->srv->sendfile_max : want;
+	size_t cap = s->env->sendfile_max ? s->env->sendfile_max : want;
 	for (int tries = 0; done < want && tries < 4096; tries++) {
 		off_t pos = (off_t)(off + done);
 		size_t n = want - done < cap ? want - done : cap;
-		ssize_t r = sendfile(s->fd, s->file_fd, &pos, n);
+		ssize_t r = sendfile(s->fd, s->file.fd, &pos, n);
 		if (r > 0)
 			done += (size_t)r;
 		else if (r == 0 || errno != EINTR)
@@ -266,11 +138,11 @@ static long io_send_file(void *ctx, const uint8_t *hdr, uint64_t off,
 {
 	struct session *s = ctx;
 	const struct sockaddr *to = (const struct sockaddr *)&s->peer;
-	size_t want = off >= s->file_size ? 0
-		      : (size_t)(s->file_size - off < len ? s->file_size - off
+	size_t want = off >= s->file.size ? 0
+		      : (size_t)(s->file.size - off < len ? s->file.size - off
 							  : len);
 	(void)err;
-	batch_flush(s->srv);
+	batch_flush(s->env->batch);
 	if (want == 0) {
 		(void)sendto(s->fd, hdr, TFTP_HDR_LEN, 0, to, s->peerlen);
 		return 0;
@@ -289,10 +161,10 @@ static long io_send_file(void *ctx, const uint8_t *hdr, uint64_t off,
 	if (done < want) {
 		/* Fewer bytes only at a real end of file (it shrank since it
 		 * was opened): then the short block is the end. */
-		ssize_t r = pread(s->file_fd, s->srv->buf, want - done,
-				  (off_t)(off + done));
+		ssize_t r = tftp_pread_full(s->file.fd, s->env->buf,
+					    want - done, off + done);
 		if (r > 0 &&
-		    sendto(s->fd, s->srv->buf, (size_t)r, 0, to, s->peerlen) ==
+		    sendto(s->fd, s->env->buf, (size_t)r, 0, to, s->peerlen) ==
 			    (ssize_t)r)
 			done += (size_t)r;
 	}
@@ -304,28 +176,7 @@ static int io_write(void *ctx, uint64_t off, const uint8_t *buf, size_t len,
 		    struct tftp_err *err)
 {
 	struct session *s = ctx;
-	size_t put = 0;
-	while (put < len) {
-		ssize_t n = pwrite(s->up.fd, buf + put, len - put,
-				   (off_t)(off + put));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOSPC || errno == EDQUOT ||
-			    errno == EFBIG) {
-				err->code = TFTP_ERR_NOSPACE;
-				snprintf(err->msg, sizeof(err->msg),
-					 "Disk full or allocation exceeded");
-			} else {
-				err->code = TFTP_ERR_UNDEF;
-				snprintf(err->msg, sizeof(err->msg),
-					 "Write error");
-			}
-			return -1;
-		}
-		put += (size_t)n;
-	}
-	return 0;
+	return src_write(s->env->src, &s->up, off, buf, len, err);
 }
 
 /* ---- the end ----------------------------------------------------------- */
@@ -372,13 +223,6 @@ static void outcome_text(const struct session *s, int ok, int probe,
 			 e->why ? e->why : "");
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static const char *shown_name(const struct session *s, char *out, size_t cap)
 {
 	return tftp_log_escape(s->name, strlen(s->name), out, cap);
@@ -390,7 +234,7 @@ static void log_end(struct session *s)
 {
 	const struct tftp_xfer *x = &s->x;
 	const struct tftp_xfer_stats *st = tftp_xfer_stats(x);
-	uint64_t us = mono_us() - s->start_us;
+	uint64_t us = tftp_now_us() - s->start_us;
 	/* An upload is complete (and so committed) once it dallies. */
 	int ok = tftp_xfer_end_reason(x) == TFTP_END_DONE ||
 		 tftp_xfer_dallying(x);
@@ -401,7 +245,7 @@ static void log_end(struct session *s)
 	tftp_human_size(st->bytes, size, sizeof(size));
 	tftp_human_duration(us, dur, sizeof(dur));
 	tftp_human_rate(st->bytes, us, rate, sizeof(rate));
-	tftp_logf(&s->srv->log,
+	tftp_logf(s->env->log,
 		  ok || probe || s->replaced ? TFTP_LOG_INFO : TFTP_LOG_WARN,
 		  "%s %s %s %s: %" PRIu64 " bytes%s in %s (%s), blksize %u, "
 		  "window %u, %" PRIu64 " retransmits: %s",
@@ -422,10 +266,11 @@ static void session_free(struct session *s)
 		event_free(s->ev_timer);
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->file_fd >= 0)
-		close(s->file_fd);
+	if (s->is_write)
+		src_abort(s->env->src, &s->up);
+	else
+		src_close(s->env->src, &s->file);
 	free(s->ra);
-	fsroot_upload_discard(&s->up);
 	tftp_xfer_free(&s->x);
 	free(s);
 }
@@ -433,12 +278,11 @@ static void session_free(struct session *s)
 /* The one way out: log, unlink, release everything. */
 static void session_end(struct session *s)
 {
-	struct server *srv = s->srv;
+	struct session_env *env = s->env;
 	if (!s->logged)
 		log_end(s);
-	server_table_remove(srv, s);
+	env->ended(env->ctx, s);
 	session_free(s);
-	server_session_gone(srv);
 }
 
 /* After every call into the engine: commit, finish, or re-arm the timer.
@@ -446,7 +290,7 @@ static void session_end(struct session *s)
 static int session_after(struct session *s)
 {
 	struct tftp_xfer *x = &s->x;
-	batch_flush(s->srv);
+	batch_flush(s->env->batch);
 	if (tftp_xfer_finished(x)) {
 		session_end(s);
 		return 1;
@@ -456,11 +300,11 @@ static int session_after(struct session *s)
 	if (tftp_xfer_dallying(x) && !s->logged)
 		log_end(s);
 	uint64_t deadline = tftp_xfer_deadline(x);
-	uint64_t now = server_now_ms();
+	uint64_t now = tftp_now_ms();
 	/* A running engine always has a deadline; if it ever had none the
 	 * session would live forever, so check again after the timeout. */
 	uint64_t wait = deadline == UINT64_MAX
-				? (uint64_t)s->srv->cfg->timeout_s * 1000u
+				? (uint64_t)s->env->cfg->timeout_s * 1000u
 				: (deadline > now ? deadline - now : 0);
 	struct timeval tv = {.tv_sec = (time_t)(wait / 1000u),
 			     .tv_usec = (suseconds_t)((wait % 1000u) * 1000u)};
@@ -471,7 +315,7 @@ static int session_after(struct session *s)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	uint64_t now = server_now_ms();
+	uint64_t now = tftp_now_ms();
 	(void)fd;
 	(void)what;
 	if (tftp_xfer_deadline(&s->x) == UINT64_MAX)
@@ -492,7 +336,7 @@ static void stranger(struct session *s, const struct sockaddr *from,
 	if (len < TFTP_HDR_LEN)
 		return;
 	/* Never answer an ERROR: two hosts doing so would ping-pong. */
-	if (tftp_packet_opcode(s->srv->buf, len) == TFTP_OP_ERROR)
+	if (tftp_packet_opcode(s->env->buf, len) == TFTP_OP_ERROR)
 		return;
 	if (now - s->stranger_epoch >= 1000u) {
 		s->stranger_epoch = now;
@@ -506,8 +350,8 @@ static void stranger(struct session *s, const struct sockaddr *from,
 				    "Unknown transfer ID");
 	if (n)
 		(void)sendto(s->fd, buf, n, 0, from, fromlen);
-	if (tftp_log_enabled(&s->srv->log, TFTP_LOG_DEBUG))
-		tftp_logf(&s->srv->log, TFTP_LOG_DEBUG,
+	if (tftp_log_enabled(s->env->log, TFTP_LOG_DEBUG))
+		tftp_logf(s->env->log, TFTP_LOG_DEBUG,
 			  "%s: packet from stranger %s: sent ERROR 5",
 			  s->peer_str, tftp_sockaddr_str(from, who, sizeof(who)));
 }
@@ -515,19 +359,19 @@ static void stranger(struct session *s, const struct sockaddr *from,
 int session_poll(struct session *s)
 {
 	int fd = s->fd;
-	uint8_t *buf = s->srv->buf;
+	uint8_t *buf = s->env->buf;
 	for (int i = 0; i < RECV_BATCH; i++) {
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(s->srv->buf), MSG_TRUNC,
+		ssize_t n = recvfrom(fd, buf, s->env->bufcap, MSG_TRUNC,
 				     (struct sockaddr *)&from, &fromlen);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break; /* EAGAIN, or an ICMP error: nothing to read */
 		}
-		uint64_t now = server_now_ms();
-		s->srv->activity++;
+		uint64_t now = tftp_now_ms();
+		s->env->activity++;
 		if (!tftp_sockaddr_equal((struct sockaddr *)&from,
 					 (struct sockaddr *)&s->peer)) {
 			stranger(s, (struct sockaddr *)&from, fromlen,
@@ -570,10 +414,10 @@ static void size_buffers(int fd, int opt_force, int opt, size_t want)
 		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
 }
 
-static int transfer_socket(struct server *srv, const struct sockaddr *local,
-			   socklen_t locallen)
+static int transfer_socket(struct session_env *env,
+			   const struct sockaddr *local, socklen_t locallen)
 {
-	const struct tftpd_config *cfg = srv->cfg;
+	const struct tftpd_config *cfg = env->cfg;
 	struct sockaddr_storage a;
 	int fd = socket(local->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			0);
@@ -587,12 +431,12 @@ static int transfer_socket(struct server *srv, const struct sockaddr *local,
 	} else {
 		uint32_t n = (uint32_t)cfg->port_hi - cfg->port_lo + 1u;
 		for (uint32_t i = 0; i < n; i++) {
-			uint32_t k = (srv->port_cursor + i) % n;
+			uint32_t k = (env->port_cursor + i) % n;
 			tftp_sockaddr_set_port((struct sockaddr *)&a,
 					       (uint16_t)(cfg->port_lo + k));
 			if (bind(fd, (struct sockaddr *)&a, locallen) == 0) {
 				/* Spread transfers over the range. */
-				srv->port_cursor = (k + 1u) % n;
+				env->port_cursor = (k + 1u) % n;
 				return fd;
 			}
 			if (errno != EADDRINUSE)
@@ -619,73 +463,102 @@ static void errno_err(int e, struct tftp_err *err, const char *what)
 		snprintf(err->msg, sizeof(err->msg), "%s", what);
 }
 
-int session_start(struct server *srv, const struct session_request *req,
-		  struct tftp_err *err)
+static struct session *session_new(struct session_env *env,
+				   const struct session_request *req)
 {
-	const struct tftpd_config *cfg = srv->cfg;
 	size_t namelen = strlen(req->clean);
 	struct session *s = calloc(1, sizeof(*s) + namelen + 1u);
-	if (!s) {
-		errno_err(ENOMEM, err, "");
-		return -1;
-	}
-	s->srv = srv;
-	s->fd = s->file_fd = -1;
-	s->up.fd = s->up.dirfd = s->up.target = -1;
+	if (!s)
+		return NULL;
+	s->env = env;
+	s->fd = s->file.fd = -1;
 	s->is_write = req->is_write;
 	memcpy(s->name, req->clean, namelen + 1u);
 	memcpy(&s->peer, req->peer, req->peerlen);
 	s->peerlen = req->peerlen;
 	s->req_hash = session_request_hash(req->raw, req->rawlen);
-	s->start_us = mono_us();
+	s->start_us = tftp_now_us();
 	tftp_sockaddr_str(req->peer, s->peer_str, sizeof(s->peer_str));
+	return s;
+}
 
-	uint64_t file_size = 0;
+/* Open the file, or begin the upload, at the source. */
+static int open_data(struct session *s, const struct session_request *req,
+		     struct tftp_err *err)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&s->peer;
 	if (req->is_write) {
 		uint64_t need = (req->opts.present & TFTP_OPT_TSIZE)
 					? req->opts.tsize
 					: 0;
-		if (fsroot_upload_begin(&srv->root, s->name,
-					cfg->allow_overwrite, need, &s->up,
-					err) < 0)
-			goto fail;
-	} else {
-		struct stat st;
-		s->file_fd = fsroot_open_read(&srv->root, s->name, &st, err);
-		if (s->file_fd < 0)
-			goto fail;
-		file_size = (uint64_t)st.st_size;
-		s->file_size = file_size;
+		return src_begin(s->env->src, s->name, peer, need, &s->up, err);
 	}
+	return src_open(s->env->src, s->name, peer, &s->file, err);
+}
 
-	s->fd = transfer_socket(srv, req->local, req->locallen);
-	if (s->fd < 0) {
-		errno_err(errno, err, "Cannot open a transfer socket");
-		goto fail;
-	}
-
+/* The engine's configuration: the options negotiated against the
+ * server's limits, its timers, the upload cap. */
+static void xfer_config(const struct session *s,
+			const struct session_request *req,
+			struct tftp_xfer_config *xc)
+{
+	const struct tftpd_config *cfg = s->env->cfg;
 	struct tftp_server_caps caps = {
 		.allow_options = !cfg->no_options,
 		.max_blksize = cfg->max_blksize,
 		.max_window = cfg->max_window,
 		.max_timeout = cfg->max_timeout_s,
 	};
-	struct tftp_xfer_config xc;
-	memset(&xc, 0, sizeof(xc));
-	xc.role = req->is_write ? TFTP_ROLE_RECEIVER : TFTP_ROLE_SENDER;
-	xc.is_client = 0;
-	xc.mode = req->mode;
-	tftp_opts_negotiate(&req->opts, &caps, !req->is_write, req->mode,
-			    file_size, &xc.opts);
-	xc.timeout_ms = cfg->timeout_s * 1000u;
-	xc.max_retries = cfg->retries;
+	memset(xc, 0, sizeof(*xc));
+	xc->role = req->is_write ? TFTP_ROLE_RECEIVER : TFTP_ROLE_SENDER;
+	xc->is_client = 0;
+	xc->mode = req->mode;
+	/* A file of unknown size gets no tsize in the OACK (RFC 2349). */
+	int sized = !req->is_write && s->file.size_known;
+	struct tftp_opts asked = req->opts;
+	if (!req->is_write && !sized)
+		asked.present &= ~(unsigned)TFTP_OPT_TSIZE;
+	tftp_opts_negotiate(&asked, &caps, !req->is_write, req->mode,
+			    sized ? s->file.size : 0, &xc->opts);
+	xc->timeout_ms = cfg->timeout_s * 1000u;
+	xc->max_retries = cfg->retries;
 	/* Linger after the final ACK to repeat it if the client sends the
 	 * last block again. Three timeouts: the client's retransmit timer is
 	 * its own (tftp-hpa's and atftp's are whole seconds), and a dally of
 	 * just one timeout ends a moment before their repeat arrives. */
-	xc.dally_ms = req->is_write ? 3u * xc.timeout_ms : 0;
-	xc.max_bytes = req->is_write ? cfg->max_upload : 0;
-	xc.log = &srv->log;
+	xc->dally_ms = req->is_write ? 3u * xc->timeout_ms : 0;
+	xc->max_bytes = req->is_write ? cfg->max_upload : 0;
+	xc->log = s->env->log;
+}
+
+/* Small blocks go out a window at a time through the batch instead.
+ * Not to a loopback peer: a datagram that fits the device (lo's 64 KiB
+ * MTU) is sent with the checksum left to the device, i.e. skipped on
+ * loopback, while a corked one (sendfile's header with MSG_MORE) is
+ * checksummed in software by us and again by the receiver; pread + sendto
+ * measured ~15% less server CPU and 1.2-2x the throughput into a tmpfs
+ * file (bench/run.py 2, 2n). A block larger than a real NIC's MTU is
+ * fragmented and summed in software either way, and there sendfile saves
+ * the copies (over a veth pair of MTU 1500, 1 GiB at blksize 65464: ~1.2x
+ * the throughput and ~20% less server CPU than pread + sendto). Only for
+ * an even block size: from an odd file offset the kernel (6.18 here) gets
+ * the checksum of the spliced datagram wrong and the receiver drops every
+ * such block (UdpInCsumErrors); found by
+ * tests/integration/tftpd/test_sendfile.py at blksize 16385. Only from a
+ * source that hands out a descriptor. */
+static int use_sendfile(const struct session *s,
+			const struct session_request *req, uint32_t blk)
+{
+	return !req->is_write && req->mode == TFTP_MODE_OCTET &&
+	       s->file.fd >= 0 && blk > BATCH_SEG_MAX && blk % 2u == 0 &&
+	       !tftp_sockaddr_is_loopback(req->peer);
+}
+
+static int xfer_setup(struct session *s, const struct session_request *req,
+		      struct tftp_err *err)
+{
+	struct tftp_xfer_config xc;
+	xfer_config(s, req, &xc);
 	struct tftp_xfer_io io = {
 		.ctx = s,
 		.send = io_send,
@@ -693,55 +566,62 @@ int session_start(struct server *srv, const struct session_request *req,
 		.write = io_write,
 		.flush = req->is_write ? io_flush : NULL,
 	};
-	/* Small blocks go out a window at a time through the batch instead.
-	 * Not to a loopback peer: a datagram that fits the device (lo's
-	 * 64 KiB MTU) is sent with the checksum left to the device, i.e.
-	 * skipped on loopback, while a corked one (sendfile's header with
-	 * MSG_MORE) is checksummed in software by us and again by the
-	 * receiver; pread + sendto measured ~15% less server CPU and
-	 * 1.2-2x the throughput into a tmpfs file (bench/run.py 2, 2n). A
-	 * block larger than a real NIC's MTU is fragmented and summed in
-	 * software either way, and there sendfile saves the copies (over a
-	 * veth pair of MTU 1500, 1 GiB at blksize 65464: ~1.2x the
-	 * throughput and ~20% less server CPU than pread + sendto).
-	 * Only for an even block size: from an odd file offset the kernel
-	 * (6.18 here) gets the checksum of the spliced datagram wrong and
-	 * the receiver drops every such block (UdpInCsumErrors); found by
-	 * tests/integration/tftpd/test_sendfile.py at blksize 16385. */
 	uint32_t blk = (xc.opts.present & TFTP_OPT_BLKSIZE) ? xc.opts.blksize
 							     : TFTP_BLKSIZE_DEFAULT;
-	if (!req->is_write && req->mode == TFTP_MODE_OCTET &&
-	    blk > BATCH_SEG_MAX && blk % 2u == 0 &&
-	    !tftp_sockaddr_is_loopback(req->peer))
+	if (use_sendfile(s, req, blk))
 		io.send_file = io_send_file;
 	/* Without it (out of memory) every block is read by itself. */
 	if (!req->is_write && blk <= RA_BLOCK_MAX)
 		s->ra = malloc(RA_BYTES);
 	if (tftp_xfer_init(&s->x, &xc, &io) < 0) {
 		errno_err(ENOMEM, err, "");
-		goto fail;
+		return -1;
 	}
 	size_t burst = (size_t)tftp_xfer_window(&s->x) *
 		       (tftp_xfer_blksize(&s->x) + TFTP_HDR_LEN + 64u);
 	size_buffers(s->fd, req->is_write ? SO_RCVBUFFORCE : SO_SNDBUFFORCE,
 		     req->is_write ? SO_RCVBUF : SO_SNDBUF, burst);
+	return 0;
+}
 
-	s->ev_read = event_new(srv->base, s->fd, EV_READ | EV_PERSIST,
+static int arm_events(struct session *s, struct tftp_err *err)
+{
+	s->ev_read = event_new(s->env->base, s->fd, EV_READ | EV_PERSIST,
 			       on_readable, s);
-	s->ev_timer = evtimer_new(srv->base, on_timer, s);
+	s->ev_timer = evtimer_new(s->env->base, on_timer, s);
 	if (!s->ev_read || !s->ev_timer || event_add(s->ev_read, NULL) < 0) {
 		errno_err(ENOMEM, err, "");
+		return -1;
+	}
+	return 0;
+}
+
+int session_start(struct session_env *env, const struct session_request *req,
+		  struct tftp_err *err)
+{
+	struct session *s = session_new(env, req);
+	if (!s) {
+		errno_err(ENOMEM, err, "");
+		return -1;
+	}
+	if (open_data(s, req, err) < 0)
+		goto fail;
+	s->fd = transfer_socket(env, req->local, req->locallen);
+	if (s->fd < 0) {
+		errno_err(errno, err, "Cannot open a transfer socket");
 		goto fail;
 	}
+	if (xfer_setup(s, req, err) < 0 || arm_events(s, err) < 0)
+		goto fail;
 	/* From here on the session is live and ends only via session_end. */
-	server_table_add(srv, s);
+	env->begun(env->ctx, s);
 	char shown[256];
-	tftp_logf(&srv->log, TFTP_LOG_DEBUG, "%s %s %s %s: started%s%s",
+	tftp_logf(env->log, TFTP_LOG_DEBUG, "%s %s %s %s: started%s%s",
 		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
 		  tftp_mode_name(req->mode),
-		  xc.opts.present ? " with OACK" : "",
-		  io.send_file ? ", DATA by sendfile" : "");
-	tftp_xfer_start(&s->x, server_now_ms());
+		  tftp_xfer_agreed(&s->x)->present ? " with OACK" : "",
+		  s->x.io.send_file ? ", DATA by sendfile" : "");
+	tftp_xfer_start(&s->x, tftp_now_ms());
 	session_after(s);
 	return 0;
 
@@ -773,6 +653,6 @@ int session_replace_by(struct session *s, const uint8_t *req, size_t len)
 
 void session_abort(struct session *s, const char *why)
 {
-	tftp_xfer_abort(&s->x, TFTP_ERR_UNDEF, why, server_now_ms());
+	tftp_xfer_abort(&s->x, TFTP_ERR_UNDEF, why, tftp_now_ms());
 	session_after(s);
 }

@@ -8,17 +8,44 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "fsroot.h"
+#include "batch.h"
+#include "settings.h"
+#include "log.h"
 #include "options.h"
 #include "packet.h"
+#include "source.h"
 #include "xfer.h"
 
-struct server;
 struct event;
+struct event_base;
+struct session;
+
+/* What the server hands its sessions, and all they see of it: sessions
+ * know nothing of the server, its table or its listeners. */
+struct session_env {
+	struct event_base *base;
+	const struct tftpd_config *cfg;
+	const struct tftp_log *log;
+	const struct source *src;  /* where files come from and go to */
+	struct tftpd_batch *batch; /* one per loop: DATA windows go out here */
+	uint8_t *buf;              /* the loop's receive buffer */
+	size_t bufcap;
+	uint64_t activity;         /* datagrams from peers (for the spin) */
+	uint32_t port_cursor;      /* next try in --port-range */
+	size_t sendfile_max;       /* TFTPD_SENDFILE_MAX (tests): cap a call */
+	/* A session is set up and about to send its first packet: the
+	 * server enters it in its table. */
+	void (*begun)(void *ctx, struct session *s);
+	/* A live session has ended and is about to be freed: the server
+	 * takes it out of its table. */
+	void (*ended)(void *ctx, struct session *s);
+	void *ctx;
+};
 
 struct session {
-	struct server *srv;
-	struct session *prev, *next;  /* server's list of all sessions */
+	struct session_env *env;
+	/* The server's table (table.c) links it by these. */
+	struct session *prev, *next;  /* the list of all sessions */
 	struct session *hnext;        /* hash chain */
 	size_t bucket;
 
@@ -29,13 +56,12 @@ struct session {
 
 	int is_write;
 	int logged;                   /* its one log line is out */
-	int file_fd;                  /* RRQ: the file */
-	uint64_t file_size;           /* RRQ: its size when opened */
+	struct src_file file;         /* RRQ: the file */
 	/* RRQ with small blocks: the file read ahead, [ra_off, +ra_len) */
 	uint8_t *ra;
 	uint64_t ra_off;
 	size_t ra_len;
-	struct fsupload up;           /* WRQ: the upload */
+	struct src_upload up;         /* WRQ: the upload */
 
 	/* UDP GSO failed on this socket (old kernel, blocks larger than the
 	 * path MTU): windows go out with sendmmsg instead. */
@@ -74,7 +100,7 @@ struct session_request {
 /* Set up and start a transfer. Returns 0 once it runs (it is in the
  * server's table; it may even have finished already), or -1 with the ERROR
  * to answer the request with in *err (nothing was left open). */
-int session_start(struct server *srv, const struct session_request *req,
+int session_start(struct session_env *env, const struct session_request *req,
 		  struct tftp_err *err);
 
 /* End a session now: a running transfer gets ERROR 0 with why (NULL: the

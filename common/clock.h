@@ -1,0 +1,12 @@
+/* Host helper (not the protocol core, which is handed the time): the
+ * monotonic clock, in the units the hosts use. */
+#ifndef TFTP_CLOCK_H
+#define TFTP_CLOCK_H
+
+#include <stdint.h>
+
+uint64_t tftp_now_ns(void);
+uint64_t tftp_now_us(void);
+uint64_t tftp_now_ms(void);
+
+#endif

@@ -1,0 +1,47 @@
+/* The server's configuration, as the command line sets it (main.c) and
+ * every part of the server reads it. */
+#ifndef TFTPD_SETTINGS_H
+#define TFTPD_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TFTPD_MAX_LISTEN 16
+#define TFTPD_HOST_MAX 256
+
+/* One -a argument: host ("" = every address) and port. */
+struct tftpd_listen_spec {
+	char host[TFTPD_HOST_MAX];
+	uint16_t port;
+};
+
+struct tftpd_config {
+	const char *root;
+	struct tftpd_listen_spec listen[TFTPD_MAX_LISTEN];
+	size_t nlisten;
+	int family;                /* AF_UNSPEC, or AF_INET (-4) / AF_INET6 (-6) */
+	int allow_write;
+	int allow_overwrite;
+	uint16_t port_lo, port_hi; /* 0, 0: the kernel picks */
+	uint32_t max_blksize;
+	uint32_t max_window;
+	int no_options;
+	uint32_t timeout_s;
+	uint32_t max_timeout_s;    /* larger timeout options are declined */
+	uint32_t retries;
+	unsigned max_transfers;
+	unsigned max_per_client;
+	unsigned client_prefix6;   /* IPv6 clients counted per this prefix */
+	uint64_t max_upload;       /* 0: unlimited */
+	mode_t umask;
+	const char *user;
+	int permissive;            /* -p: no world-readable/-writable rule */
+	int chroot;
+	int verbosity;             /* number of -v */
+	int use_syslog;
+	uint32_t grace_ms;         /* after SIGTERM/SIGINT */
+	unsigned workers;          /* --workers: >1 binds with SO_REUSEPORT */
+};
+
+#endif

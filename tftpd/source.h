@@ -1,0 +1,123 @@
+/* What a session reads from and writes to. A session opens a file by name
+ * for a client, reads it at offsets, or begins an upload, writes it in
+ * order and commits or aborts it; it never knows what is behind. The
+ * confined filesystem root (source_fs.c) is the first implementation; an
+ * HTTP origin, or an in-memory source in tests, plugs in here.
+ *
+ * Every call may fail with the TFTP error to send in *err (why, for the
+ * log, in err->why). None may block the server's loop for long: the
+ * filesystem's reads come from the page cache. */
+#ifndef TFTPD_SOURCE_H
+#define TFTPD_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "xfer.h"
+
+/* An open file for a read request. */
+struct src_file {
+	void *impl;          /* the source's own state, if any */
+	uint64_t size;       /* bytes, when size_known */
+	int size_known;
+	/* A descriptor the file's bytes can be sent from directly
+	 * (sendfile, pread), or -1: then only src_read. */
+	int fd;
+};
+
+/* An upload in progress. */
+struct src_upload {
+	void *impl;
+	int committed;
+};
+
+struct src_ops {
+	const char *name;
+	int (*open)(void *src, const char *name, const struct sockaddr *client,
+		    struct src_file *f, struct tftp_err *err);
+	/* Up to len bytes at off; fewer only at the end of the file. */
+	long (*read)(void *src, struct src_file *f, uint64_t off, uint8_t *buf,
+		     size_t len, struct tftp_err *err);
+	void (*close)(void *src, struct src_file *f);
+	/* need: the size the client announced (tsize), 0 if unknown. */
+	int (*begin)(void *src, const char *name, const struct sockaddr *client,
+		     uint64_t need, struct src_upload *u, struct tftp_err *err);
+	/* In order, each byte once. */
+	int (*write)(void *src, struct src_upload *u, uint64_t off,
+		     const uint8_t *buf, size_t len, struct tftp_err *err);
+	/* Put the upload in place, atomically; after the last write. */
+	int (*commit)(void *src, struct src_upload *u, struct tftp_err *err);
+	/* Release it; an upload not committed leaves nothing behind. Safe
+	 * on a zeroed or already aborted one. */
+	void (*abort)(void *src, struct src_upload *u);
+};
+
+struct source {
+	const struct src_ops *ops;
+	void *impl;
+};
+
+static inline int src_open(const struct source *s, const char *name,
+			   const struct sockaddr *client, struct src_file *f,
+			   struct tftp_err *err)
+{
+	f->impl = NULL;
+	f->fd = -1;
+	f->size = 0;
+	f->size_known = 0;
+	return s->ops->open(s->impl, name, client, f, err);
+}
+
+static inline long src_read(const struct source *s, struct src_file *f,
+			    uint64_t off, uint8_t *buf, size_t len,
+			    struct tftp_err *err)
+{
+	return s->ops->read(s->impl, f, off, buf, len, err);
+}
+
+static inline void src_close(const struct source *s, struct src_file *f)
+{
+	s->ops->close(s->impl, f);
+}
+
+static inline int src_begin(const struct source *s, const char *name,
+			    const struct sockaddr *client, uint64_t need,
+			    struct src_upload *u, struct tftp_err *err)
+{
+	u->impl = NULL;
+	u->committed = 0;
+	return s->ops->begin(s->impl, name, client, need, u, err);
+}
+
+static inline int src_write(const struct source *s, struct src_upload *u,
+			    uint64_t off, const uint8_t *buf, size_t len,
+			    struct tftp_err *err)
+{
+	return s->ops->write(s->impl, u, off, buf, len, err);
+}
+
+static inline int src_commit(const struct source *s, struct src_upload *u,
+			     struct tftp_err *err)
+{
+	int r = s->ops->commit(s->impl, u, err);
+	if (r == 0)
+		u->committed = 1;
+	return r;
+}
+
+static inline void src_abort(const struct source *s, struct src_upload *u)
+{
+	s->ops->abort(s->impl, u);
+}
+
+/* The confined filesystem root (fsroot.h) as a source. */
+struct fsroot;
+struct fs_source {
+	struct fsroot *root;
+	int overwrite;       /* -w --overwrite: uploads may replace files */
+};
+void source_fs_init(struct source *s, struct fs_source *fs,
+		    struct fsroot *root, int overwrite);
+
+#endif
