@@ -168,37 +168,24 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 		  msg, why ? ": " : "", why ? why : "");
 }
 
-static int handle_request(struct server *srv, struct arrival *a,
-			   const uint8_t *buf, size_t len)
+/* The client's own transfers, before a new request from it counts: one
+ * from the same port that only dallies ends (its final ACK evidently
+ * arrived: clients reuse one port for several commands), one that is an
+ * abandoned size probe is replaced. Returns how many it has left, or -1
+ * if the request is a repeat for a transfer still running (ignored). */
+static int client_transfers(struct server *srv, const struct sockaddr *peer,
+			    const uint8_t *buf, size_t len,
+			    struct session **dally)
 {
-	const struct tftpd_config *cfg = srv->cfg;
-	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
-	uint16_t op = tftp_packet_opcode(buf, len);
-	/* Only requests are answered here: an answer to a stray DATA, ACK,
-	 * ERROR or OACK could start an ERROR ping-pong with another server,
-	 * or reflect traffic at a forged source. */
-	if (op != TFTP_OP_RRQ && op != TFTP_OP_WRQ)
-		return 0;
-	if (tftp_sockaddr_port(peer) == 0)
-		return 0; /* nowhere to answer */
-	struct tftp_packet p;
-	enum tftp_parse_result pr = tftp_packet_parse_lenient(buf, len, &p);
-	if (pr != TFTP_PARSE_OK) {
-		refuse(srv, a, op, NULL, TFTP_ERR_BADOP, tftp_parse_strerror(pr));
-		return 0;
-	}
-	struct session *dup, *dally;
-	unsigned from_host = table_client(&srv->table, peer, &dup, &dally);
+	struct session *dup;
+	unsigned n = table_client(&srv->table, peer, &dup, dally);
 	if (dup && tftp_xfer_dallying(&dup->x)) {
-		/* Its upload is complete and committed; a new request from
-		 * the same port shows the final ACK arrived, so stop
-		 * lingering (clients reuse one port for several commands). */
 		session_abort(dup, NULL);
-		from_host--;
+		n--;
 		dup = NULL;
 	}
 	if (dup && session_replace_by(dup, buf, len)) {
-		from_host--;
+		n--;
 		dup = NULL;
 	}
 	if (dup) {
@@ -207,19 +194,17 @@ static int handle_request(struct server *srv, struct arrival *a,
 		tftp_logf(&srv->log, TFTP_LOG_DEBUG,
 			  "%s: request ignored, a transfer from there is running",
 			  dup->peer_str);
-		return 0;
+		return -1;
 	}
-	enum tftp_mode mode = tftp_mode_parse(p.mode);
-	if (mode == TFTP_MODE_INVALID) {
-		refuse(srv, a, op, &p.filename, TFTP_ERR_BADOP,
-		       "Unsupported transfer mode");
-		return 0;
-	}
-	if (op == TFTP_OP_WRQ && !cfg->allow_write) {
-		refuse(srv, a, op, &p.filename, TFTP_ERR_ACCESS,
-		       "Writes are not allowed");
-		return 0;
-	}
+	return (int)n;
+}
+
+/* This worker's limits; a dallying upload (complete, committed) gives way
+ * to a new request. NULL, or which limit refuses the request. */
+static const char *local_limits(struct server *srv, unsigned from_host,
+				struct session *dally)
+{
+	const struct tftpd_config *cfg = srv->cfg;
 	if (from_host >= cfg->max_per_client && dally) {
 		session_abort(dally, NULL);
 		from_host--;
@@ -227,34 +212,104 @@ static int handle_request(struct server *srv, struct arrival *a,
 	if (srv->table.count >= cfg->max_transfers &&
 	    (dally = table_any_dallying(&srv->table)) != NULL)
 		session_abort(dally, NULL);
-	if (srv->table.count >= cfg->max_transfers) {
-		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
-			   "server busy", "--max-transfers reached");
-		return 0;
-	}
-	if (from_host >= cfg->max_per_client) {
-		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
-			   "server busy", "--max-per-client reached");
-		return 0;
-	}
+	if (srv->table.count >= cfg->max_transfers)
+		return "--max-transfers reached";
+	if (from_host >= cfg->max_per_client)
+		return "--max-per-client reached";
+	return NULL;
+}
+
+/* What a request asks that the server's policy refuses before anything is
+ * opened; 0, or -1 after answering with the ERROR. */
+static int policy(struct server *srv, const struct arrival *a, uint16_t op,
+		  const struct tftp_packet *p, struct session_request *req,
+		  char *clean, size_t cap)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	const struct tftp_slice *name = &p->filename;
 	struct tftp_err err = {0};
-	char clean[TFTP_FILENAME_MAX + 2];
-	if (fsroot_clean_name(p.filename.ptr, clean, sizeof(clean), &err) < 0) {
-		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
-		return 0;
+	req->mode = tftp_mode_parse(p->mode);
+	if (req->mode == TFTP_MODE_INVALID) {
+		refuse(srv, a, op, name, TFTP_ERR_BADOP,
+		       "Unsupported transfer mode");
+		return -1;
 	}
-	struct session_request req;
-	memset(&req, 0, sizeof(req));
+	if (op == TFTP_OP_WRQ && !cfg->allow_write) {
+		refuse(srv, a, op, name, TFTP_ERR_ACCESS,
+		       "Writes are not allowed");
+		return -1;
+	}
+	if (fsroot_clean_name(name->ptr, clean, cap, &err) < 0) {
+		refuse_why(srv, a, op, name, err.code, err.msg, err.why);
+		return -1;
+	}
 	/* --no-options: a pure RFC 1350 server does not look at them at all,
 	 * not even at a tsize to refuse an upload early (the data is still
 	 * held to --max-upload). */
 	if (!cfg->no_options)
-		tftp_opts_from_packet(&p, &req.opts);
+		tftp_opts_from_packet(p, &req->opts);
 	if (op == TFTP_OP_WRQ && cfg->max_upload &&
-	    (req.opts.present & TFTP_OPT_TSIZE) &&
-	    req.opts.tsize > cfg->max_upload) {
-		refuse(srv, a, op, &p.filename, TFTP_ERR_NOSPACE,
-		       "File too large");
+	    (req->opts.present & TFTP_OPT_TSIZE) &&
+	    req->opts.tsize > cfg->max_upload) {
+		refuse(srv, a, op, name, TFTP_ERR_NOSPACE, "File too large");
+		return -1;
+	}
+	return 0;
+}
+
+/* Take a slot of the whole server's (all --workers) and start. 1 if a
+ * transfer started, 0 after answering with the ERROR. */
+static int start(struct server *srv, const struct arrival *a, uint16_t op,
+		 const struct tftp_slice *name,
+		 const struct session_request *req)
+{
+	struct tftp_err err = {0};
+	uint32_t key = limits_client_key(srv->limits, req->peer);
+	const char *full = limits_take(srv->limits, key);
+	if (full) {
+		refuse_why(srv, a, op, name, TFTP_ERR_UNDEF, "server busy",
+			   full);
+		return 0;
+	}
+	if (session_start(&srv->env, req, &err) < 0) {
+		limits_release(srv->limits, key);
+		refuse_why(srv, a, op, name, err.code, err.msg, err.why);
+		return 0;
+	}
+	return 1;
+}
+
+/* A datagram on a listening socket. Returns 1 if it started a transfer. */
+static int handle_request(struct server *srv, struct arrival *a,
+			  const uint8_t *buf, size_t len)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
+	uint16_t op = tftp_packet_opcode(buf, len);
+	/* Only requests are answered here: an answer to a stray DATA, ACK,
+	 * ERROR or OACK could start an ERROR ping-pong with another server,
+	 * or reflect traffic at a forged source. */
+	if ((op != TFTP_OP_RRQ && op != TFTP_OP_WRQ) ||
+	    tftp_sockaddr_port(peer) == 0) /* nowhere to answer */
+		return 0;
+	struct tftp_packet p;
+	enum tftp_parse_result pr = tftp_packet_parse_lenient(buf, len, &p);
+	if (pr != TFTP_PARSE_OK) {
+		refuse(srv, a, op, NULL, TFTP_ERR_BADOP, tftp_parse_strerror(pr));
+		return 0;
+	}
+	struct session *dally;
+	int from_host = client_transfers(srv, peer, buf, len, &dally);
+	if (from_host < 0)
+		return 0;
+	struct session_request req;
+	char clean[TFTP_FILENAME_MAX + 2];
+	memset(&req, 0, sizeof(req));
+	if (policy(srv, a, op, &p, &req, clean, sizeof(clean)) < 0)
+		return 0;
+	const char *full = local_limits(srv, (unsigned)from_host, dally);
+	if (full) {
+		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
+			   "server busy", full);
 		return 0;
 	}
 	req.peer = peer;
@@ -262,30 +317,86 @@ static int handle_request(struct server *srv, struct arrival *a,
 	req.local = (const struct sockaddr *)&a->local;
 	req.locallen = a->locallen;
 	req.is_write = op == TFTP_OP_WRQ;
-	req.mode = mode;
 	req.clean = clean;
 	req.raw = buf;
 	req.rawlen = len;
-	/* Then the limits of the whole server (all --workers). */
-	uint32_t key = limits_client_key(srv->limits, peer);
-	const char *full = limits_take(srv->limits, key);
-	if (full) {
-		refuse_why(srv, a, op, &p.filename, TFTP_ERR_UNDEF,
-			   "server busy", full);
-		return 0;
+	return start(srv, a, op, &p.filename, &req);
+}
+
+/* Where the datagram was sent (IP_PKTINFO / IPV6_PKTINFO): the transfer
+ * socket binds to that address, so answers come from where the client
+ * sent its request. Without it: the listener's own address (a wildcard if
+ * bound to one). */
+static void arrival_local(const struct tftpd_listener *l, struct msghdr *m,
+			  struct arrival *a)
+{
+	a->local = l->addr;
+	a->locallen = l->addrlen;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    l->family == AF_INET) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)&a->local)->sin_addr =
+				pi.ipi_spec_dst;
+			a->ifindex = pi.ipi_ifindex;
+			a->have_pktinfo = 1;
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+			   c->cmsg_type == IPV6_PKTINFO &&
+			   l->family == AF_INET6) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->local;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			s6->sin6_addr = pi.ipi6_addr;
+			a->ifindex = (int)pi.ipi6_ifindex;
+			/* A link-local address means nothing without its
+			 * interface. */
+			s6->sin6_scope_id = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr)
+						    ? pi.ipi6_ifindex
+						    : 0;
+			a->have_pktinfo = 1;
+		}
 	}
-	if (session_start(&srv->env, &req, &err) < 0) {
-		limits_release(srv->limits, key);
-		refuse_why(srv, a, op, &p.filename, err.code, err.msg, err.why);
+}
+
+/* One datagram from a listening socket into srv->buf, with where it came
+ * from and went to. Its length; 0 to skip it; -1 when nothing is left. */
+static ssize_t listen_recv(struct tftpd_listener *l, struct arrival *a)
+{
+	struct server *srv = l->srv;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+			 CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} cbuf;
+	struct iovec iov = {.iov_base = srv->buf, .iov_len = sizeof(srv->buf)};
+	struct msghdr m;
+	memset(&m, 0, sizeof(m));
+	memset(a, 0, sizeof(*a));
+	a->l = l;
+	m.msg_name = &a->peer;
+	m.msg_namelen = sizeof(a->peer);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf.buf;
+	m.msg_controllen = sizeof(cbuf.buf);
+	ssize_t n = recvmsg(l->fd, &m, 0);
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	if (m.msg_flags & MSG_TRUNC)
+		return 0; /* larger than any request can be */
+	a->peerlen = m.msg_namelen;
+	arrival_local(l, &m, a);
+	if (a->peer.ss_family != l->family)
 		return 0;
-	}
-	return 1;
+	return n;
 }
 
 static void on_listen(evutil_socket_t fd, short what, void *arg)
 {
 	struct tftpd_listener *l = arg;
 	struct server *srv = l->srv;
+	(void)fd;
 	(void)what;
 	int started = 0;
 	/* A bounded number of new transfers a turn: the transfers running
@@ -297,89 +408,28 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
 			!srv->stopping;
 	     i++) {
 		struct arrival a;
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-				 CMSG_SPACE(sizeof(struct in_pktinfo))];
-		} cbuf;
-		struct iovec iov = {.iov_base = srv->buf,
-				    .iov_len = sizeof(srv->buf)};
-		struct msghdr m;
-		memset(&m, 0, sizeof(m));
-		memset(&a, 0, sizeof(a));
-		a.l = l;
-		m.msg_name = &a.peer;
-		m.msg_namelen = sizeof(a.peer);
-		m.msg_iov = &iov;
-		m.msg_iovlen = 1;
-		m.msg_control = cbuf.buf;
-		m.msg_controllen = sizeof(cbuf.buf);
-		ssize_t n = recvmsg(fd, &m, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		ssize_t n = listen_recv(l, &a);
+		if (n < 0)
 			break;
-		}
-		if (m.msg_flags & MSG_TRUNC)
-			continue; /* larger than any request can be */
-		a.peerlen = m.msg_namelen;
-		/* Default: the listener's own address (a wildcard if bound to
-		 * one); replaced by the packet's destination when known. */
-		a.local = l->addr;
-		a.locallen = l->addrlen;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c;
-		     c = CMSG_NXTHDR(&m, c)) {
-			if (c->cmsg_level == IPPROTO_IP &&
-			    c->cmsg_type == IP_PKTINFO &&
-			    l->family == AF_INET) {
-				struct in_pktinfo pi;
-				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				((struct sockaddr_in *)&a.local)->sin_addr =
-					pi.ipi_spec_dst;
-				a.ifindex = pi.ipi_ifindex;
-				a.have_pktinfo = 1;
-			} else if (c->cmsg_level == IPPROTO_IPV6 &&
-				   c->cmsg_type == IPV6_PKTINFO &&
-				   l->family == AF_INET6) {
-				struct in6_pktinfo pi;
-				struct sockaddr_in6 *s6 =
-					(struct sockaddr_in6 *)&a.local;
-				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				s6->sin6_addr = pi.ipi6_addr;
-				a.ifindex = (int)pi.ipi6_ifindex;
-				/* A link-local address means nothing without
-				 * its interface. */
-				s6->sin6_scope_id =
-					IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr)
-						? pi.ipi6_ifindex
-						: 0;
-				a.have_pktinfo = 1;
-			}
-		}
-		if (a.peer.ss_family != l->family)
-			continue;
-		started += handle_request(srv, &a, srv->buf, (size_t)n);
+		if (n > 0)
+			started += handle_request(srv, &a, srv->buf, (size_t)n);
 	}
 }
 
 /* ---- listening sockets ------------------------------------------------- */
 
-static int add_listener(struct server *srv, const struct sockaddr *sa,
-			socklen_t len)
+/* A bound listening socket for sa, or -1 after logging why. */
+static int listen_socket(struct server *srv, const struct sockaddr *sa,
+			 socklen_t len, const char *where)
 {
-	char where[80];
 	int one = 1;
-	tftp_sockaddr_str(sa, where, sizeof(where));
-	if (srv->nlisteners >= TFTPD_MAX_LISTEN) {
-		tftp_logf(&srv->log, TFTP_LOG_ERR, "too many listening addresses");
-		return -1;
-	}
 	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		tftp_logf(&srv->log, TFTP_LOG_ERR, "socket for %s: %s", where,
 			  strerror(errno));
 		return -1;
 	}
+	const char *what = "packet info";
 	int rc;
 	if (sa->sa_family == AF_INET6) {
 		/* One socket per family: IPv4 requests come to the IPv4
@@ -391,31 +441,40 @@ static int add_listener(struct server *srv, const struct sockaddr *sa,
 	} else {
 		rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	}
-	if (rc < 0) {
-		tftp_logf(&srv->log, TFTP_LOG_ERR, "packet info on %s: %s", where,
-			  strerror(errno));
-		close(fd);
-		return -1;
-	}
 	/* --workers: every worker binds its own socket to the same address
 	 * and the kernel spreads the clients over them. */
-	if (rc == 0 && srv->cfg->workers > 1)
+	if (rc == 0 && srv->cfg->workers > 1) {
+		what = "SO_REUSEPORT";
 		rc = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (rc < 0) {
-		tftp_logf(&srv->log, TFTP_LOG_ERR, "SO_REUSEPORT on %s: %s",
-			  where, strerror(errno));
-		close(fd);
-		return -1;
 	}
 	/* Room for a burst of requests. */
 	int rcv = 1 << 20;
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-	if (bind(fd, sa, len) < 0) {
-		tftp_logf(&srv->log, TFTP_LOG_ERR, "cannot listen on %s: %s",
-			  where, strerror(errno));
+	if (rc == 0) {
+		what = "cannot listen";
+		rc = bind(fd, sa, len);
+	}
+	if (rc < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "%s on %s: %s", what, where,
+			  strerror(errno));
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+static int add_listener(struct server *srv, const struct sockaddr *sa,
+			socklen_t len)
+{
+	char where[80];
+	tftp_sockaddr_str(sa, where, sizeof(where));
+	if (srv->nlisteners >= TFTPD_MAX_LISTEN) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "too many listening addresses");
+		return -1;
+	}
+	int fd = listen_socket(srv, sa, len, where);
+	if (fd < 0)
+		return -1;
 	struct tftpd_listener *l = &srv->listeners[srv->nlisteners];
 	l->srv = srv;
 	l->fd = fd;

@@ -568,7 +568,8 @@ static int xfer_setup(struct session *s, const struct session_request *req,
 	};
 	uint32_t blk = (xc.opts.present & TFTP_OPT_BLKSIZE) ? xc.opts.blksize
 							     : TFTP_BLKSIZE_DEFAULT;
-	if (use_sendfile(s, req, blk))
+	s->by_sendfile = use_sendfile(s, req, blk);
+	if (s->by_sendfile)
 		io.send_file = io_send_file;
 	/* Without it (out of memory) every block is read by itself. */
 	if (!req->is_write && blk <= RA_BLOCK_MAX)
@@ -620,7 +621,7 @@ int session_start(struct session_env *env, const struct session_request *req,
 		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
 		  tftp_mode_name(req->mode),
 		  tftp_xfer_agreed(&s->x)->present ? " with OACK" : "",
-		  s->x.io.send_file ? ", DATA by sendfile" : "");
+		  s->by_sendfile ? ", DATA by sendfile" : "");
 	tftp_xfer_start(&s->x, tftp_now_ms());
 	session_after(s);
 	return 0;

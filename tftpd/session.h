@@ -66,6 +66,7 @@ struct session {
 	/* UDP GSO failed on this socket (old kernel, blocks larger than the
 	 * path MTU): windows go out with sendmmsg instead. */
 	int no_gso;
+	int by_sendfile;              /* RRQ: large DATA straight from the file */
 
 	/* ERROR 5 to strangers, at most a few per second (no loops with
 	 * another server, no reflection). */
