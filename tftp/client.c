@@ -23,8 +23,10 @@
 
 #include "log.h"
 #include "clock.h"
+#include "errmap.h"
 #include "net.h"
 #include "progress.h"
+#include "sock.h"
 #include "xfer.h"
 
 /* Datagrams taken per recvmmsg call when a window is in use. */
@@ -36,8 +38,6 @@
 #ifndef RTO_MIN_MS
 #define RTO_MIN_MS 100u
 #endif
-/* ERROR 5 replies to strangers per second. */
-#define STRANGER_BUDGET 16u
 /* Downloads: blocks smaller than WBUF_SMALL are gathered and written
  * WBUF_BYTES at a time. */
 #define WBUF_BYTES (64u << 10)
@@ -91,8 +91,7 @@ struct client {
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	struct sockaddr_storage *from;
-	uint64_t stranger_epoch;
-	unsigned strangers;
+	struct tftp_stranger_budget strangers;
 	int options_reported;
 	struct tftp_progress prog;
 	uint64_t start_us;            /* the request went out */
@@ -196,14 +195,7 @@ static void local_err(struct local_file *lf, int e, struct tftp_err *err)
 {
 	lf->failed = 1;
 	lf->err = e;
-	if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
-		err->code = TFTP_ERR_NOSPACE;
-		snprintf(err->msg, sizeof(err->msg),
-			 "Disk full or allocation exceeded");
-	} else {
-		err->code = TFTP_ERR_UNDEF;
-		snprintf(err->msg, sizeof(err->msg), "Client I/O error");
-	}
+	tftp_err_from_errno(e, "Client I/O error", err);
 }
 
 static int write_all(struct local_file *lf, const uint8_t *buf, size_t len)
@@ -403,13 +395,6 @@ static struct addrinfo *resolve(const struct tftp_client_args *a)
 }
 
 /* Ask for big socket buffers; FORCE works for root past the sysctl cap. */
-static void size_buffer(int fd, int force, int opt)
-{
-	int v = SOCKBUF_BYTES;
-	if (setsockopt(fd, SOL_SOCKET, force, &v, sizeof(v)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
-}
-
 static int bind_local(int fd, const struct tftp_client_args *a, int family)
 {
 	struct sockaddr_storage local;
@@ -437,8 +422,8 @@ static int open_socket(struct client *c)
 		errf("socket: %s", strerror(errno));
 		return -1;
 	}
-	size_buffer(c->fd, SO_RCVBUFFORCE, SO_RCVBUF);
-	size_buffer(c->fd, SO_SNDBUFFORCE, SO_SNDBUF);
+	tftp_sock_buffer(c->fd, 1, SOCKBUF_BYTES);
+	tftp_sock_buffer(c->fd, 0, SOCKBUF_BYTES);
 	/* ICMP errors (port unreachable) on this unconnected socket: a
 	 * request nobody listens for fails at once instead of timing out. */
 	int on = 1;
@@ -497,19 +482,8 @@ static void stranger(struct client *c, const struct sockaddr *from,
 			len, tftp_sockaddr_str(from, who, sizeof(who)),
 			is_error ? " (an ERROR: not answered)" : ": ERROR 5");
 	}
-	if (len < TFTP_HDR_LEN || is_error)
-		return;
-	if (now - c->stranger_epoch >= 1000u) {
-		c->stranger_epoch = now;
-		c->strangers = 0;
-	}
-	if (c->strangers++ >= STRANGER_BUDGET)
-		return;
-	uint8_t buf[64];
-	size_t n = tftp_build_error(buf, sizeof(buf), TFTP_ERR_BADTID,
-				    "Unknown transfer ID");
-	if (n)
-		(void)sendto(c->fd, buf, n, 0, from, tftp_sockaddr_len(from));
+	(void)tftp_answer_stranger(c->fd, &c->strangers, from,
+				   tftp_sockaddr_len(from), pkt, len, now);
 }
 
 /* What may answer a request: an OACK, an ERROR, DATA 1 (get) or ACK 0

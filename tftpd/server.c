@@ -24,7 +24,6 @@
 #include "options.h"
 #include "session.h"
 
-#define RECV_BATCH 64
 #define LISTEN_STARTS_MAX 8
 
 /* ---- the sessions' environment ----------------------------------------- */
@@ -404,7 +403,7 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
 	 * has sent its final ACK, and reading on here would start transfer
 	 * after transfer while the finished ones wait unread, until the
 	 * client is refused for having --max-per-client of them. */
-	for (int i = 0; i < RECV_BATCH && started < LISTEN_STARTS_MAX &&
+	for (int i = 0; i < TFTPD_RECV_BATCH && started < LISTEN_STARTS_MAX &&
 			!srv->stopping;
 	     i++) {
 		struct arrival a;

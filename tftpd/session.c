@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "errmap.h"
 #include "fileio.h"
 #include "net.h"
+#include "sock.h"
 
 /* DATA packets up to this size are batched; a larger one is sent at once
  * (batching it would cost a copy and save only a system call). */
@@ -26,10 +28,6 @@
 #define RA_BYTES 8192u
 #define RA_BLOCK_MAX 2048u
 
-/* Datagrams handled per wake-up before other sessions get their turn. */
-#define RECV_BATCH 64
-/* ERROR 5 replies to strangers per session and second. */
-#define STRANGER_BUDGET 16
 
 /* ---- engine callbacks -------------------------------------------------- */
 
@@ -326,30 +324,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A datagram from anyone but the peer: RFC 1350 says answer ERROR 5 and
- * leave the transfer alone. */
+ * leave the transfer alone (within limits: sock.h). */
 static void stranger(struct session *s, const struct sockaddr *from,
 		     socklen_t fromlen, size_t len, uint64_t now)
 {
 	char who[64];
-	/* Runts are not worth an answer: a reply larger than the request
-	 * would make the port a reflector. */
-	if (len < TFTP_HDR_LEN)
+	if (!tftp_answer_stranger(s->fd, &s->strangers, from, fromlen,
+				  s->env->buf, len, now))
 		return;
-	/* Never answer an ERROR: two hosts doing so would ping-pong. */
-	if (tftp_packet_opcode(s->env->buf, len) == TFTP_OP_ERROR)
-		return;
-	if (now - s->stranger_epoch >= 1000u) {
-		s->stranger_epoch = now;
-		s->strangers = 0;
-	}
-	if (s->strangers >= STRANGER_BUDGET)
-		return;
-	s->strangers++;
-	uint8_t buf[64];
-	size_t n = tftp_build_error(buf, sizeof(buf), TFTP_ERR_BADTID,
-				    "Unknown transfer ID");
-	if (n)
-		(void)sendto(s->fd, buf, n, 0, from, fromlen);
 	if (tftp_log_enabled(s->env->log, TFTP_LOG_DEBUG))
 		tftp_logf(s->env->log, TFTP_LOG_DEBUG,
 			  "%s: packet from stranger %s: sent ERROR 5",
@@ -360,7 +342,7 @@ int session_poll(struct session *s)
 {
 	int fd = s->fd;
 	uint8_t *buf = s->env->buf;
-	for (int i = 0; i < RECV_BATCH; i++) {
+	for (int i = 0; i < TFTPD_RECV_BATCH; i++) {
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, s->env->bufcap, MSG_TRUNC,
@@ -403,17 +385,6 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 /* ---- set-up ------------------------------------------------------------ */
 
-/* Room in the socket buffers for a whole window, so a window is not lost
- * to our own buffer. FORCE works as root (past net.core.*mem_max). */
-static void size_buffers(int fd, int opt_force, int opt, size_t want)
-{
-	int v = want > (8u << 20) ? (8 << 20) : (int)want;
-	if (want <= (200u << 10))
-		return;
-	if (setsockopt(fd, SOL_SOCKET, opt_force, &v, sizeof(v)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
-}
-
 static int transfer_socket(struct session_env *env,
 			   const struct sockaddr *local, socklen_t locallen)
 {
@@ -449,18 +420,15 @@ static int transfer_socket(struct session_env *env,
 	return -1;
 }
 
+/* Setting up a session: only shortages have a better text than what (a
+ * socket's EACCES is not the client's access violation). */
 static void errno_err(int e, struct tftp_err *err, const char *what)
 {
-	err->code = TFTP_ERR_UNDEF;
-	if (e == EMFILE || e == ENFILE || e == ENOMEM || e == ENOBUFS)
-		snprintf(err->msg, sizeof(err->msg),
-			 "Out of resources, try again later");
-	else if (e == EADDRINUSE) {
-		snprintf(err->msg, sizeof(err->msg), "server busy");
+	int shortage = e == EMFILE || e == ENFILE || e == ENOMEM ||
+		       e == ENOBUFS || e == EADDRINUSE;
+	tftp_err_from_errno(shortage ? e : 0, what, err);
+	if (e == EADDRINUSE)
 		err->why = "no free transfer port";
-	}
-	else
-		snprintf(err->msg, sizeof(err->msg), "%s", what);
 }
 
 static struct session *session_new(struct session_env *env,
@@ -580,8 +548,11 @@ static int xfer_setup(struct session *s, const struct session_request *req,
 	}
 	size_t burst = (size_t)tftp_xfer_window(&s->x) *
 		       (tftp_xfer_blksize(&s->x) + TFTP_HDR_LEN + 64u);
-	size_buffers(s->fd, req->is_write ? SO_RCVBUFFORCE : SO_SNDBUFFORCE,
-		     req->is_write ? SO_RCVBUF : SO_SNDBUF, burst);
+	/* Room in the socket buffer for a whole window, so a window is not
+	 * lost to our own buffer (capped at 8 MiB). */
+	if (burst > (200u << 10))
+		tftp_sock_buffer(s->fd, req->is_write,
+				 burst > (8u << 20) ? (8u << 20) : burst);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "settings.h"
+#include "sock.h"
 #include "log.h"
 #include "options.h"
 #include "packet.h"
@@ -70,8 +71,7 @@ struct session {
 
 	/* ERROR 5 to strangers, at most a few per second (no loops with
 	 * another server, no reflection). */
-	uint64_t stranger_epoch;
-	unsigned strangers;
+	struct tftp_stranger_budget strangers;
 
 	/* The request that started it (FNV-1a of its bytes): a different
 	 * one from the same port, before the client answered us, replaces

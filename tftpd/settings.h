@@ -8,6 +8,9 @@
 #include <sys/types.h>
 
 #define TFTPD_MAX_LISTEN 16
+/* Datagrams read from one socket per wake-up before the others get their
+ * turn (a listening socket, or a transfer's). */
+#define TFTPD_RECV_BATCH 64
 #define TFTPD_HOST_MAX 256
 
 /* One -a argument: host ("" = every address) and port. */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errmap.h"
 #include "fileio.h"
 #include "fsroot.h"
 
@@ -32,8 +33,7 @@ static long fs_read(void *src, struct src_file *f, uint64_t off, uint8_t *buf,
 	(void)src;
 	ssize_t n = tftp_pread_full(f->fd, buf, len, off);
 	if (n < 0) {
-		err->code = TFTP_ERR_UNDEF;
-		snprintf(err->msg, sizeof(err->msg), "Read error");
+		tftp_err_from_errno(errno, "Read error", err);
 		return -1;
 	}
 	return (long)n;
@@ -54,9 +54,7 @@ static int fs_begin(void *src, const char *name, const struct sockaddr *client,
 	(void)client;
 	struct fsupload *up = calloc(1, sizeof(*up));
 	if (!up) {
-		err->code = TFTP_ERR_UNDEF;
-		snprintf(err->msg, sizeof(err->msg),
-			 "Out of resources, try again later");
+		tftp_err_from_errno(ENOMEM, "", err);
 		return -1;
 	}
 	up->fd = up->dirfd = up->target = -1;
@@ -77,14 +75,7 @@ static int fs_write(void *src, struct src_upload *u, uint64_t off,
 	(void)src;
 	if (tftp_pwrite_full(up->fd, buf, len, off) == 0)
 		return 0;
-	if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
-		err->code = TFTP_ERR_NOSPACE;
-		snprintf(err->msg, sizeof(err->msg),
-			 "Disk full or allocation exceeded");
-	} else {
-		err->code = TFTP_ERR_UNDEF;
-		snprintf(err->msg, sizeof(err->msg), "Write error");
-	}
+	tftp_err_from_errno(errno, "Write error", err);
 	return -1;
 }
 
