@@ -231,6 +231,26 @@ class Ours(Impl):
                 "127.0.0.1:%d" % port, local, remote]
 
 
+class BaselineServer(OurServer):
+    name = "tftpd (before)"
+
+
+class Baseline(Ours):
+    """Our tftpd and tftp from another build (--baseline DIR): the same
+    scenarios before and after a change, taking turns in one run."""
+
+    def __init__(self, build, workers, rev):
+        super().__init__(build, workers)
+        self.key = "base"
+        self.label = "tftpd + tftp (%s)" % rev
+        self.server_cls = BaselineServer
+        self.server_label = "tftpd (%s)" % rev
+
+    def server(self, root):
+        extra = ["--workers", str(self.workers)] if self.workers > 1 else []
+        return BaselineServer(self.build, root, extra)
+
+
 class Hpa(Impl):
     """in.tftpd with the tftp-hpa client (lockstep), and at its best
     (blksize, no windowsize) with the atftp or the curl client."""
@@ -488,7 +508,7 @@ class Bench:
         output to /dev/null for ours): the transfer without the cost of
         writing a new tmpfs file, which is high on this VM. The bytes are
         not compared here; scenario 2 verifies the same transfer."""
-        local = "-" if impl.key == "ours" else "/dev/null"
+        local = "-" if isinstance(impl, Ours) else "/dev/null"
         argv = impl.get_bulk(self.port(impl), remote, local)
         t, rc, out = self.timed(argv, self.run_timeout, sink=True)
         if rc != 0:
@@ -582,6 +602,13 @@ class Bench:
                                            Hpa("curl"), Atftp())
         self.impls = [ours, hpa, atftp]
         bulk = [ours, hpa_atftp, hpa_curl, atftp, Atftp(2)]
+        if a.baseline:
+            rev = subprocess.run(["git", "-C", a.baseline, "describe",
+                                  "--always", "--dirty"],
+                                 capture_output=True, text=True).stdout.strip()
+            base = Baseline(a.baseline, a.workers, rev or "before")
+            self.impls.append(base)
+            bulk.append(base)
         self.header()
         self.prepare()
         self.start_servers()
@@ -628,6 +655,8 @@ class Bench:
             for impl in self.impls:
                 self.slow_memory(impl)
         self.report(ours, hpa, atftp, bulk)
+        if a.baseline:
+            self.before_after(ours)
         if self.warm_s:
             w = sorted(self.warm_s)
             self.say("memory warm-up before bulk transfers: %d times, median "
@@ -685,6 +714,23 @@ class Bench:
                                           for rk, rv in raw if rv)
             label = impl.server_label if by_server else impl.label
             self.say("  %-24s %s %s%s" % (label, shown, spread, extra))
+        self.say()
+
+    def before_after(self, ours):
+        """--baseline: every scenario's median, this build over the other
+        (for times, the other over this: above 1 is faster either way)."""
+        self.say("before/after (--baseline): this build / baseline, "
+                 "medians; > 1 is better")
+        for (scen, key), vals in sorted(self.results.items()):
+            if key != ours.key or not vals:
+                continue
+            mine, base = self.med(scen, "ours"), self.med(scen, "base")
+            if not mine or not base:
+                continue
+            lower_better = scen in ("4a", "4b") or scen.startswith("cpu") \
+                or scen in ("pss", "hwm", "procs")
+            r = base / mine if lower_better else mine / base
+            self.say("  %-8s %6.3f  (%+.1f%%)" % (scen, r, 100 * (r - 1)))
         self.say()
 
     def report(self, ours, hpa, atftp, bulk):
@@ -867,6 +913,10 @@ def main():
     ap.add_argument("--scenarios", default="12345",
                     help="which scenarios, e.g. 14 (default all)")
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "results"))
+    ap.add_argument("--baseline", default=None, metavar="BUILD",
+                    help="also run tftpd and tftp from this other build "
+                         "directory (e.g. of the commit before a change): "
+                         "before and after in one run")
     args = ap.parse_args()
     if args.quick and "--rounds" not in " ".join(sys.argv):
         args.rounds = 1
