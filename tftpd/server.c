@@ -23,6 +23,7 @@
 #include "net.h"
 #include "options.h"
 #include "session.h"
+#include "systemd.h"
 
 #define LISTEN_STARTS_MAX 8
 
@@ -417,6 +418,8 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
 
 /* ---- listening sockets ------------------------------------------------- */
 
+static const char *bind_hint(int e, const struct sockaddr *sa);
+
 /* A bound listening socket for sa, or -1 after logging why. */
 static int listen_socket(struct server *srv, const struct sockaddr *sa,
 			 socklen_t len, const char *where)
@@ -454,13 +457,30 @@ static int listen_socket(struct server *srv, const struct sockaddr *sa,
 		rc = bind(fd, sa, len);
 	}
 	if (rc < 0) {
-		tftp_logf(&srv->log, TFTP_LOG_ERR, "%s on %s: %s", what, where,
-			  strerror(errno));
+		int e = errno;
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "%s on %s: %s%s", what, where,
+			  strerror(e), bind_hint(e, sa));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
+
+/* What an admin needs to know when the port cannot be had. */
+static const char *bind_hint(int e, const struct sockaddr *sa)
+{
+	if (e == EACCES && tftp_sockaddr_port(sa) < 1024)
+		return " (a port below 1024 needs root or the "
+		       "CAP_NET_BIND_SERVICE capability)";
+	if (e == EADDRINUSE)
+		return " (another TFTP server holds the port: tftpd-hpa, "
+		       "atftpd, dnsmasq or inetd; see ss -ulpn)";
+	return "";
+}
+
+static int register_listener(struct server *srv, int fd,
+			     const struct sockaddr *sa, socklen_t len,
+			     const char *where);
 
 static int add_listener(struct server *srv, const struct sockaddr *sa,
 			socklen_t len)
@@ -474,6 +494,14 @@ static int add_listener(struct server *srv, const struct sockaddr *sa,
 	int fd = listen_socket(srv, sa, len, where);
 	if (fd < 0)
 		return -1;
+	return register_listener(srv, fd, sa, len, where);
+}
+
+/* Watch a bound socket for requests. */
+static int register_listener(struct server *srv, int fd,
+			     const struct sockaddr *sa, socklen_t len,
+			     const char *where)
+{
 	struct tftpd_listener *l = &srv->listeners[srv->nlisteners];
 	l->srv = srv;
 	l->fd = fd;
@@ -570,6 +598,65 @@ static int listen_spec(struct server *srv, const struct tftpd_listen_spec *sp)
 	return 0;
 }
 
+/* A socket systemd passed (tftpd.socket, ListenDatagram=): it must be a
+ * bound UDP socket; it gets the packet-info option here. */
+static int adopt_listener(struct server *srv, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0, one = 1;
+	socklen_t tl = sizeof(type);
+	char where[80];
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    type != SOCK_DGRAM ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "socket %d from systemd is "
+			  "not a UDP socket (ListenDatagram= in the .socket)",
+			  fd);
+		return -1;
+	}
+	tftp_sockaddr_str((struct sockaddr *)&ss, where, sizeof(where));
+	int rc = ss.ss_family == AF_INET6
+			 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+				      sizeof(one))
+			 : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
+				      sizeof(one));
+	int fl = fcntl(fd, F_GETFL);
+	if (rc < 0 || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    srv->nlisteners >= TFTPD_MAX_LISTEN) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "socket %d (%s) from "
+			  "systemd: cannot use it", fd, where);
+		return -1;
+	}
+	return register_listener(srv, fd, (struct sockaddr *)&ss, len, where);
+}
+
+/* The listening sockets: systemd's if it passed any (-a is then ignored),
+ * else those of -a (or every address, port 69). */
+static int open_listeners(struct server *srv)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	static const struct tftpd_listen_spec dflt = {"", TFTP_PORT};
+	int passed = systemd_listen_fds();
+	for (int i = 0; i < passed; i++)
+		if (adopt_listener(srv, TFTPD_LISTEN_FDS_START + i) < 0)
+			return -1;
+	if (passed && cfg->nlisten)
+		tftp_logf(&srv->log, TFTP_LOG_INFO, "sockets from systemd: "
+			  "-a ignored");
+	if (!passed && cfg->nlisten == 0 && listen_spec(srv, &dflt) < 0)
+		return -1;
+	for (size_t i = 0; !passed && i < cfg->nlisten; i++)
+		if (listen_spec(srv, &cfg->listen[i]) < 0)
+			return -1;
+	if (srv->nlisteners == 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "no address to listen on");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- signals and shutdown ---------------------------------------------- */
 
 static void abort_all(struct server *srv)
@@ -616,6 +703,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	srv->stopping = 1;
+	systemd_notify("STOPPING=1");
 	close_listeners(srv);
 	/* A dallying upload is complete and in place: nothing to wait for. */
 	for (struct session *s = srv->table.all, *next; s; s = next) {
@@ -702,18 +790,8 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 	}
 	srv->root.permissive = cfg->permissive;
 	env_init(srv);
-	static const struct tftpd_listen_spec dflt = {"", TFTP_PORT};
-	if (cfg->nlisten == 0) {
-		if (listen_spec(srv, &dflt) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < cfg->nlisten; i++)
-		if (listen_spec(srv, &cfg->listen[i]) < 0)
-			return -1;
-	if (srv->nlisteners == 0) {
-		tftp_logf(&srv->log, TFTP_LOG_ERR, "no address to listen on");
+	if (open_listeners(srv) < 0)
 		return -1;
-	}
 	srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->ev_sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->ev_sighup = evsignal_new(srv->base, SIGHUP, on_reload, srv);
@@ -758,6 +836,8 @@ void server_ready(struct server *srv)
 		  uploads,
 		  srv->root.use_openat2 ? "openat2 confinement"
 					: "component-walk confinement");
+	/* Type=notify: the sockets are bound and privileges dropped. */
+	systemd_notify("READY=1");
 }
 
 /* A lockstep transfer waits for its peer after every packet, and a peer
