@@ -142,144 +142,180 @@ static const struct option long_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* Each group of options sets its part of the configuration; 1 if the
+ * option was one of the group's. */
+static int listen_option(struct tftpd_config *cfg, int c, const char *arg)
+{
+	switch (c) {
+	case 'r':
+		if (!arg[0])
+			usage_error("--root: empty directory name");
+		cfg->root = arg;
+		return 1;
+	case 'a': {
+		if (cfg->nlisten >= TFTPD_MAX_LISTEN)
+			usage_error("--address: at most %d addresses",
+				    TFTPD_MAX_LISTEN);
+		struct tftpd_listen_spec *sp = &cfg->listen[cfg->nlisten];
+		if (tftp_split_hostport(arg, sp->host, sizeof(sp->host),
+					&sp->port, TFTP_PORT) < 0)
+			usage_error("--address: '%s' is not [ADDR][:PORT]", arg);
+		cfg->nlisten++;
+		return 1;
+	}
+	case '4':
+	case '6': {
+		int fam = c == '4' ? AF_INET : AF_INET6;
+		if (cfg->family != AF_UNSPEC && cfg->family != fam)
+			usage_error("-4 and -6 exclude each other");
+		cfg->family = fam;
+		return 1;
+	}
+	case 'R':
+		if (tftp_parse_port_range(arg, &cfg->port_lo, &cfg->port_hi) < 0)
+			usage_error("--port-range: '%s' is not LO:HI "
+				    "(1 <= LO <= HI <= 65535)", arg);
+		return 1;
+	case OPT_WORKERS:
+		cfg->workers = (unsigned)parse_num("--workers", arg, 1, 256);
+		return 1;
+	}
+	return 0;
+}
+
+static int transfer_option(struct tftpd_config *cfg, int c, const char *arg)
+{
+	switch (c) {
+	case 'B':
+		cfg->max_blksize = (uint32_t)parse_num(
+			"--max-blksize", arg, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX);
+		return 1;
+	case OPT_MAX_WINDOW:
+		cfg->max_window = (uint32_t)parse_num(
+			"--max-window", arg, TFTP_WINDOW_MIN, TFTP_WINDOW_MAX);
+		return 1;
+	case OPT_NO_OPTIONS:
+		cfg->no_options = 1;
+		return 1;
+	case 't':
+		cfg->timeout_s = (uint32_t)parse_num(
+			"--timeout", arg, TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX);
+		return 1;
+	case OPT_MAX_TIMEOUT:
+		cfg->max_timeout_s = (uint32_t)parse_num(
+			"--max-timeout", arg, TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX);
+		return 1;
+	case OPT_RETRIES:
+		cfg->retries = (uint32_t)parse_num("--retries", arg, 1, 1000);
+		return 1;
+	}
+	return 0;
+}
+
+static int limit_option(struct tftpd_config *cfg, int c, const char *arg)
+{
+	switch (c) {
+	case 'm':
+		cfg->max_transfers = (unsigned)parse_num("--max-transfers", arg,
+							 1, 1000000);
+		return 1;
+	case OPT_MAX_PER_CLIENT:
+		cfg->max_per_client = (unsigned)parse_num("--max-per-client",
+							  arg, 1, 1000000);
+		return 1;
+	case OPT_CLIENT_PREFIX6:
+		cfg->client_prefix6 = (unsigned)parse_num("--client-prefix6",
+							  arg, 0, 128);
+		return 1;
+	case OPT_MAX_UPLOAD:
+		cfg->max_upload = parse_size("--max-upload", arg);
+		return 1;
+	}
+	return 0;
+}
+
+/* An octal file mode mask, e.g. 022. */
+static mode_t parse_umask(const char *opt, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long m = strtoul(arg, &end, 8);
+	if (errno || end == arg || *end || m > 0777 || arg[0] == '-' ||
+	    arg[0] == '+' || arg[0] == ' ')
+		usage_error("%s: '%s' is not an octal mask (e.g. 022)", opt, arg);
+	return (mode_t)m;
+}
+
+static int access_option(struct tftpd_config *cfg, int c, const char *arg)
+{
+	switch (c) {
+	case 'w':
+		cfg->allow_write = 1;
+		return 1;
+	case OPT_OVERWRITE:
+		cfg->allow_overwrite = 1;
+		return 1;
+	case 'U':
+		cfg->umask = parse_umask("--umask", arg);
+		return 1;
+	case 'u':
+		if (!arg[0])
+			usage_error("--user: empty user name");
+		cfg->user = arg;
+		return 1;
+	case 'p':
+		cfg->permissive = 1;
+		return 1;
+	case OPT_CHROOT:
+		cfg->chroot = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int misc_option(struct tftpd_config *cfg, int c)
+{
+	switch (c) {
+	case 'v':
+		cfg->verbosity++;
+		return 1;
+	case OPT_SYSLOG:
+		cfg->use_syslog = 1;
+		return 1;
+	case 'h':
+		fputs(usage_text, stdout);
+		exit(0);
+	case 'V':
+		printf("tftpd %s\n", TFTP_VERSION);
+		exit(0);
+	}
+	return 0;
+}
+
+/* getopt_long's complaint, as our one-line usage error. */
+static void bad_option(int c, char **argv, const char *shorts)
+{
+	if (c == ':')
+		usage_error("option '%s' needs an argument", argv[optind - 1]);
+	/* optopt is 0 for an unknown or ambiguous long option, and a known
+	 * option's value for a long one given an argument it does not take;
+	 * either way getopt_long has moved past it. */
+	if (optopt == 0 || optopt >= 256 ||
+	    (optopt != ':' && strchr(shorts, optopt)))
+		usage_error("bad option '%s'", argv[optind - 1]);
+	usage_error("unknown option '-%c'", optopt);
+}
+
 static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 {
 	int c;
 	opterr = 0; /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			if (!optarg[0])
-				usage_error("--root: empty directory name");
-			cfg->root = optarg;
-			break;
-		case 'a': {
-			struct tftpd_listen_spec *sp;
-			if (cfg->nlisten >= TFTPD_MAX_LISTEN)
-				usage_error("--address: at most %d addresses",
-					    TFTPD_MAX_LISTEN);
-			sp = &cfg->listen[cfg->nlisten];
-			if (tftp_split_hostport(optarg, sp->host, sizeof(sp->host),
-						&sp->port, TFTP_PORT) < 0)
-				usage_error("--address: '%s' is not [ADDR][:PORT]",
-					    optarg);
-			cfg->nlisten++;
-			break;
-		}
-		case '4':
-		case '6': {
-			int fam = c == '4' ? AF_INET : AF_INET6;
-			if (cfg->family != AF_UNSPEC && cfg->family != fam)
-				usage_error("-4 and -6 exclude each other");
-			cfg->family = fam;
-			break;
-		}
-		case 'w':
-			cfg->allow_write = 1;
-			break;
-		case OPT_OVERWRITE:
-			cfg->allow_overwrite = 1;
-			break;
-		case 'R':
-			if (tftp_parse_port_range(optarg, &cfg->port_lo,
-						  &cfg->port_hi) < 0)
-				usage_error("--port-range: '%s' is not LO:HI "
-					    "(1 <= LO <= HI <= 65535)", optarg);
-			break;
-		case 'B':
-			cfg->max_blksize = (uint32_t)parse_num(
-				"--max-blksize", optarg, TFTP_BLKSIZE_MIN,
-				TFTP_BLKSIZE_MAX);
-			break;
-		case OPT_MAX_WINDOW:
-			cfg->max_window = (uint32_t)parse_num(
-				"--max-window", optarg, TFTP_WINDOW_MIN,
-				TFTP_WINDOW_MAX);
-			break;
-		case OPT_NO_OPTIONS:
-			cfg->no_options = 1;
-			break;
-		case 't':
-			cfg->timeout_s = (uint32_t)parse_num(
-				"--timeout", optarg, TFTP_TIMEOUT_MIN,
-				TFTP_TIMEOUT_MAX);
-			break;
-		case OPT_CLIENT_PREFIX6:
-			cfg->client_prefix6 = (unsigned)parse_num(
-				"--client-prefix6", optarg, 0, 128);
-			break;
-		case OPT_MAX_TIMEOUT:
-			cfg->max_timeout_s = (uint32_t)parse_num(
-				"--max-timeout", optarg, TFTP_TIMEOUT_MIN,
-				TFTP_TIMEOUT_MAX);
-			break;
-		case OPT_RETRIES:
-			cfg->retries = (uint32_t)parse_num("--retries", optarg,
-							   1, 1000);
-			break;
-		case 'm':
-			cfg->max_transfers = (unsigned)parse_num(
-				"--max-transfers", optarg, 1, 1000000);
-			break;
-		case OPT_MAX_PER_CLIENT:
-			cfg->max_per_client = (unsigned)parse_num(
-				"--max-per-client", optarg, 1, 1000000);
-			break;
-		case OPT_MAX_UPLOAD:
-			cfg->max_upload = parse_size("--max-upload", optarg);
-			break;
-		case 'U': {
-			char *end;
-			errno = 0;
-			unsigned long m = strtoul(optarg, &end, 8);
-			if (errno || end == optarg || *end || m > 0777 ||
-			    optarg[0] == '-' || optarg[0] == '+' ||
-			    optarg[0] == ' ')
-				usage_error("--umask: '%s' is not an octal mask "
-					    "(e.g. 022)", optarg);
-			cfg->umask = (mode_t)m;
-			break;
-		}
-		case 'u':
-			if (!optarg[0])
-				usage_error("--user: empty user name");
-			cfg->user = optarg;
-			break;
-		case 'p':
-			cfg->permissive = 1;
-			break;
-		case OPT_CHROOT:
-			cfg->chroot = 1;
-			break;
-		case 'v':
-			cfg->verbosity++;
-			break;
-		case OPT_SYSLOG:
-			cfg->use_syslog = 1;
-			break;
-		case OPT_WORKERS:
-			cfg->workers = (unsigned)parse_num("--workers", optarg,
-							   1, 256);
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
-		case 'V':
-			printf("tftpd %s\n", TFTP_VERSION);
-			exit(0);
-		case ':':
-			usage_error("option '%s' needs an argument",
-				    argv[optind - 1]);
-		default:
-			/* optopt is 0 for an unknown or ambiguous long
-			 * option, and a known option's value for a long one
-			 * given an argument it does not take; either way
-			 * getopt_long has moved past it. */
-			if (optopt == 0 || optopt >= 256 ||
-			    (optopt != ':' && strchr(short_opts, optopt)))
-				usage_error("bad option '%s'", argv[optind - 1]);
-			usage_error("unknown option '-%c'", optopt);
-		}
+		if (!listen_option(cfg, c, optarg) &&
+		    !transfer_option(cfg, c, optarg) &&
+		    !limit_option(cfg, c, optarg) &&
+		    !access_option(cfg, c, optarg) && !misc_option(cfg, c))
+			bad_option(c, argv, short_opts);
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s' (the directory is given "
@@ -381,6 +417,57 @@ static int check_root(struct server *srv, const struct passwd *pw)
 	return -1;
 }
 
+/* The log: stderr, or syslog (connected now, while /dev/log is still
+ * reachable before a chroot), at the level the -v flags ask. */
+static void setup_log(struct tftp_log *log, const struct tftpd_config *cfg)
+{
+	int lvl = TFTP_LOG_WARN + cfg->verbosity;
+	log->level = lvl > TFTP_LOG_TRACE ? TFTP_LOG_TRACE
+					  : (enum tftp_log_level)lvl;
+	log->prefix = "tftpd";
+	log->sink = tftp_log_stderr;
+	if (cfg->use_syslog) {
+		openlog("tftpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log->sink = syslog_sink;
+	}
+}
+
+/* One server process (each --workers process runs this): set up, drop
+ * privileges, serve until stopped. Returns the exit status. */
+static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		fputs("tftpd: out of memory\n", stderr);
+		return 1;
+	}
+	srv->limits = limits;
+	setup_log(&srv->log, cfg);
+	/* Sending to a vanished peer must never kill the server. */
+	signal(SIGPIPE, SIG_IGN);
+	umask(cfg->umask);
+	/* Look the user up while /etc is still in reach. */
+	struct passwd pwbuf, *pw = NULL;
+	char pwstore[4096];
+	int status = 1;
+	if (lookup_user(cfg, &pwbuf, pwstore, sizeof(pwstore), &pw,
+			&srv->log) == 0) {
+		if (server_init(srv, cfg) == 0 &&
+		    drop_privileges(cfg, pw, &srv->log) == 0 &&
+		    check_root(srv, pw) == 0) {
+			server_ready(srv);
+			if (server_run(srv) == 0)
+				status = 0;
+		}
+		server_fini(srv);
+		tftp_logf(&srv->log, TFTP_LOG_INFO, "exiting");
+	}
+	free(srv);
+	if (cfg->use_syslog)
+		closelog();
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	static struct tftpd_config cfg = {
@@ -414,54 +501,9 @@ int main(int argc, char **argv)
 	/* From here on every worker runs the rest of main on its own. */
 	if (cfg.workers > 1)
 		(void)workers_start(cfg.workers);
-
-	struct server *srv = calloc(1, sizeof(*srv));
-	if (!srv) {
-		fputs("tftpd: out of memory\n", stderr);
-		limits_free(limits);
-		return 1;
-	}
-	srv->limits = limits;
-	int lvl = TFTP_LOG_WARN + cfg.verbosity;
-	srv->log.level = lvl > TFTP_LOG_TRACE ? TFTP_LOG_TRACE
-					      : (enum tftp_log_level)lvl;
-	srv->log.prefix = "tftpd";
-	srv->log.sink = tftp_log_stderr;
-	if (cfg.use_syslog) {
-		/* LOG_NDELAY: connect now, while /dev/log is still reachable
-		 * (before chroot). */
-		openlog("tftpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-		srv->log.sink = syslog_sink;
-	}
-	/* Sending to a vanished peer must never kill the server. */
-	signal(SIGPIPE, SIG_IGN);
-	umask(cfg.umask);
-
-	/* Look the user up while /etc is still in reach. */
-	struct passwd pwbuf, *pw = NULL;
-	char pwstore[4096];
-	if (lookup_user(&cfg, &pwbuf, pwstore, sizeof(pwstore), &pw,
-			&srv->log) < 0) {
-		free(srv);
-		limits_free(limits);
-		return 1;
-	}
-
-	int status = 1;
-	if (server_init(srv, &cfg) == 0 &&
-	    drop_privileges(&cfg, pw, &srv->log) == 0 &&
-	    check_root(srv, pw) == 0) {
-		server_ready(srv);
-		if (server_run(srv) == 0)
-			status = 0;
-	}
-	server_fini(srv);
-	tftp_logf(&srv->log, TFTP_LOG_INFO, "exiting");
-	free(srv);
+	int status = serve(&cfg, limits);
 	/* Last: server_fini's sessions released their slots into it. */
 	limits_free(limits);
 	libevent_global_shutdown();
-	if (cfg.use_syslog)
-		closelog();
 	return status;
 }
