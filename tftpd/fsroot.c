@@ -1,5 +1,6 @@
 /* Confinement beneath the root and atomic uploads. See fsroot.h. */
 #include "fsroot.h"
+#include "errmap.h"
 #include "fileio.h"
 
 #include <dirent.h>
@@ -30,7 +31,6 @@ static void set_err(struct tftp_err *err, uint16_t code, const char *msg)
 	set_why(err, code, msg, NULL);
 }
 
-static void fsroot_errno_map(int e, struct tftp_err *err);
 
 /* The log's reason for a refusal after errno e. */
 static const char *errno_why(int e)
@@ -58,47 +58,10 @@ static const char *errno_why(int e)
 
 void fsroot_errno_to_tftp(int e, struct tftp_err *err)
 {
-	fsroot_errno_map(e, err);
+	tftp_err_from_errno(e, "Cannot open file", err);
 	err->why = errno_why(e);
 }
 
-static void fsroot_errno_map(int e, struct tftp_err *err)
-{
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-		set_err(err, TFTP_ERR_NOTFOUND, "File not found");
-		break;
-	case EXDEV:  /* openat2: the name resolves outside the root */
-	case ELOOP:  /* a symlink we will not follow, or a loop */
-	case EACCES:
-	case EPERM:
-	case EISDIR:
-	case ENAMETOOLONG:
-		set_err(err, TFTP_ERR_ACCESS, "Access violation");
-		break;
-	case EROFS:
-		set_err(err, TFTP_ERR_ACCESS, "Read-only file system");
-		break;
-	case ENOSPC:
-	case EDQUOT:
-	case EFBIG:
-		set_err(err, TFTP_ERR_NOSPACE, "Disk full or allocation exceeded");
-		break;
-	case EEXIST:
-		set_err(err, TFTP_ERR_EXISTS, "File already exists");
-		break;
-	case EMFILE:
-	case ENFILE:
-	case ENOMEM:
-		/* Transient: the client may well succeed a moment later. */
-		set_err(err, TFTP_ERR_UNDEF, "Out of resources, try again later");
-		break;
-	default:
-		set_err(err, TFTP_ERR_UNDEF, "Cannot open file");
-		break;
-	}
-}
 
 int fsroot_init(struct fsroot *r, const char *path)
 {
@@ -151,6 +114,37 @@ static int names_a_directory(const char *in)
 	       (n >= 2 && in[n - 1] == '.' && in[n - 2] == '/');
 }
 
+/* One component [p, p + n) that may never be served: "..", the server's
+ * own temporary files, control characters. */
+static int bad_component(const char *p, size_t n, struct tftp_err *err)
+{
+	/* ".." is refused outright rather than resolved: nothing in the root
+	 * needs it, and an escape is then impossible even before the
+	 * kernel's RESOLVE_BENEATH check. */
+	if (n == 2 && p[0] == '.' && p[1] == '.') {
+		set_why(err, TFTP_ERR_ACCESS, "Access violation",
+			"a '..' component (outside the root)");
+		return -1;
+	}
+	if (n >= sizeof(FSROOT_TMP_PREFIX) - 1 &&
+	    memcmp(p, FSROOT_TMP_PREFIX, sizeof(FSROOT_TMP_PREFIX) - 1) == 0) {
+		set_why(err, TFTP_ERR_ACCESS, "Access violation",
+			"the server's own temporary file");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		/* Control characters have no business in a file name and
+		 * would garble the logs. */
+		if (c < 0x20 || c == 0x7f) {
+			set_why(err, TFTP_ERR_ACCESS, "Invalid file name",
+				"control characters in the name");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int fsroot_clean_name(const char *in, char *out, size_t cap,
 		      struct tftp_err *err)
 {
@@ -173,27 +167,8 @@ int fsroot_clean_name(const char *in, char *out, size_t cap,
 		/* ".." is refused outright rather than resolved: nothing in
 		 * the root needs it, and an escape is then impossible even
 		 * before the kernel's RESOLVE_BENEATH check. */
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			set_why(err, TFTP_ERR_ACCESS, "Access violation",
-				"a '..' component (outside the root)");
+		if (bad_component(p, n, err) < 0)
 			return -1;
-		}
-		if (n >= sizeof(FSROOT_TMP_PREFIX) - 1 &&
-		    memcmp(p, FSROOT_TMP_PREFIX, sizeof(FSROOT_TMP_PREFIX) - 1) == 0) {
-			set_why(err, TFTP_ERR_ACCESS, "Access violation",
-				"the server's own temporary file");
-			return -1;
-		}
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
-			/* Control characters have no business in a file name
-			 * and would garble the logs. */
-			if (c < 0x20 || c == 0x7f) {
-				set_why(err, TFTP_ERR_ACCESS, "Invalid file name",
-					"control characters in the name");
-				return -1;
-			}
-		}
 		if (o)
 			out[o++] = '/';
 		memcpy(out + o, p, n);
@@ -508,17 +483,14 @@ static void carry_over(const struct fsupload *u)
 	(void)fchmod(u->fd, u->old_mode);
 }
 
-int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
-			uint64_t need, struct fsupload *u, struct tftp_err *err)
+/* The directory an upload goes in, resolved like any read: it must exist
+ * inside the root (uploads do not create directories). */
+static int upload_dir(struct fsroot *r, const char *clean, struct fsupload *u,
+		      struct tftp_err *err)
 {
-	struct stat st;
-	memset(u, 0, sizeof(*u));
-	u->dirfd = u->fd = u->target = -1;
 	const char *slash = strrchr(clean, '/');
 	u->base = slash ? slash + 1 : clean;
 	if (slash) {
-		/* The directory part, resolved like any read: it must exist
-		 * inside the root (uploads do not create directories). */
 		char dir[TFTP_FILENAME_MAX + 2];
 		size_t n = (size_t)(slash - clean);
 		if (n >= sizeof(dir)) {
@@ -535,31 +507,83 @@ int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
 		fsroot_errno_to_tftp(errno, err);
 		return -1;
 	}
-	if (fstatat(u->dirfd, u->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		/* Never replace a directory, FIFO, device or symlink: only a
-		 * regular file may be overwritten, and only when allowed. */
-		if (!S_ISREG(st.st_mode)) {
-			set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
-			goto fail;
+	return 0;
+}
+
+/* What is there already under the name: nothing (then a new file, unless
+ * creating is off), or a regular file that may be replaced (its mode and
+ * owner are kept). Never a directory, FIFO, device or symlink. */
+static int upload_existing(struct fsroot *r, struct fsupload *u,
+			   int overwrite, struct tftp_err *err)
+{
+	struct stat st;
+	if (fstatat(u->dirfd, u->base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT) {
+			fsroot_errno_to_tftp(errno, err);
+			return -1;
 		}
-		if (!overwrite) {
-			set_why(err, TFTP_ERR_EXISTS, "File already exists",
-				"exists, and no --overwrite");
-			goto fail;
+		if (r->no_create) {
+			set_why(err, TFTP_ERR_NOTFOUND, "File not found",
+				"does not exist, and new files are not "
+				"created (no -c)");
+			return -1;
 		}
-		if (!r->permissive && !(st.st_mode & S_IWOTH)) {
-			set_why(err, TFTP_ERR_ACCESS, "Access violation",
-				"not writable by others (-p replaces it)");
-			goto fail;
-		}
-		u->have_old = 1;
-		u->old_mode = st.st_mode & 07777;
-		u->old_uid = st.st_uid;
-		u->old_gid = st.st_gid;
-	} else if (errno != ENOENT) {
-		fsroot_errno_to_tftp(errno, err);
-		goto fail;
+		return 0;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		set_err(err, TFTP_ERR_ACCESS, "Not a regular file");
+		return -1;
+	}
+	if (!overwrite) {
+		set_why(err, TFTP_ERR_EXISTS, "File already exists",
+			"exists, and no --overwrite");
+		return -1;
+	}
+	if (!r->permissive && !(st.st_mode & S_IWOTH)) {
+		set_why(err, TFTP_ERR_ACCESS, "Access violation",
+			"not writable by others (-p replaces it)");
+		return -1;
+	}
+	u->have_old = 1;
+	u->old_mode = st.st_mode & 07777;
+	u->old_uid = st.st_uid;
+	u->old_gid = st.st_gid;
+	return 0;
+}
+
+/* Where the data goes until the commit: an unnamed O_TMPFILE file, or a
+ * hidden temporary name where the file system has no O_TMPFILE. */
+static int upload_data(struct fsroot *r, struct fsupload *u,
+		       struct tftp_err *err)
+{
+	if (r->link != FSROOT_LINK_NONE) {
+		u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+			       0666);
+		if (u->fd < 0 && errno != EOPNOTSUPP && errno != EISDIR &&
+		    errno != EINVAL) {
+			fsroot_errno_to_tftp(errno, err);
+			return -1;
+		}
+	}
+	if (u->fd < 0) {
+		u->fd = create_named(u);
+		if (u->fd < 0) {
+			fsroot_errno_to_tftp(errno, err);
+			return -1;
+		}
+		u->named = 1;
+	}
+	return 0;
+}
+
+int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
+			uint64_t need, struct fsupload *u, struct tftp_err *err)
+{
+	memset(u, 0, sizeof(*u));
+	u->dirfd = u->fd = u->target = -1;
+	if (upload_dir(r, clean, u, err) < 0 ||
+	    upload_existing(r, u, overwrite, err) < 0)
+		goto fail;
 	if (need) {
 		struct statvfs vfs;
 		if (fstatvfs(u->dirfd, &vfs) == 0 &&
@@ -575,24 +599,8 @@ int fsroot_upload_begin(struct fsroot *r, const char *clean, int overwrite,
 			goto fail;
 		return 0;
 	}
-	if (r->link != FSROOT_LINK_NONE) {
-		u->fd = openat(u->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
-			       0666);
-		/* Not every file system under the root has O_TMPFILE. */
-		if (u->fd < 0 && errno != EOPNOTSUPP && errno != EISDIR &&
-		    errno != EINVAL) {
-			fsroot_errno_to_tftp(errno, err);
-			goto fail;
-		}
-	}
-	if (u->fd < 0) {
-		u->fd = create_named(u);
-		if (u->fd < 0) {
-			fsroot_errno_to_tftp(errno, err);
-			goto fail;
-		}
-		u->named = 1;
-	}
+	if (upload_data(r, u, err) < 0)
+		goto fail;
 	return 0;
 fail:
 	fsroot_upload_discard(u);

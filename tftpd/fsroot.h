@@ -38,6 +38,9 @@ struct fsroot {
 	/* tftp-hpa's model, unless -p: only files readable by others are
 	 * served, only files writable by others are overwritten. */
 	int permissive;
+	/* tftp-hpa without -c: an upload may only replace an existing file
+	 * (a new name gets ERROR 1). */
+	int no_create;
 	/* Where an upload over a file in a directory the server may not
 	 * write to is spooled ($TMPDIR or /tmp, opened at start-up so a
 	 * chroot does not lose it); -1: a memfd instead. */

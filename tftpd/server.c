@@ -279,6 +279,33 @@ static int start(struct server *srv, const struct arrival *a, uint16_t op,
 	return 1;
 }
 
+/* A new request from the port of a transfer that has not ended: clients
+ * reuse one port for their next command, and the final ACK of the last
+ * one, sent just before, may be waiting unread on the transfer's socket.
+ * Read it first. The session reads into the loop's buffer, which holds
+ * the request: it is copied away first (*copy, for the caller to free).
+ * Returns the request to go on with. */
+static const uint8_t *settle_same_port(struct server *srv,
+				       const struct sockaddr *peer,
+				       const uint8_t *buf, size_t len,
+				       uint8_t **copy)
+{
+	struct session *dup, *dally;
+	*copy = NULL;
+	(void)table_client(&srv->table, peer, &dup, &dally);
+	if (!dup || tftp_xfer_dallying(&dup->x))
+		return buf;
+	*copy = malloc(len);
+	if (!*copy)
+		return buf; /* then the request is judged as it is */
+	memcpy(*copy, buf, len);
+	(void)session_poll(dup);
+	return *copy;
+}
+
+static int handle_request_in(struct server *srv, struct arrival *a,
+			     uint16_t op, const uint8_t *buf, size_t len);
+
 /* A datagram on a listening socket. Returns 1 if it started a transfer. */
 static int handle_request(struct server *srv, struct arrival *a,
 			  const uint8_t *buf, size_t len)
@@ -291,6 +318,17 @@ static int handle_request(struct server *srv, struct arrival *a,
 	if ((op != TFTP_OP_RRQ && op != TFTP_OP_WRQ) ||
 	    tftp_sockaddr_port(peer) == 0) /* nowhere to answer */
 		return 0;
+	uint8_t *copy;
+	buf = settle_same_port(srv, peer, buf, len, &copy);
+	int started = handle_request_in(srv, a, op, buf, len);
+	free(copy);
+	return started;
+}
+
+static int handle_request_in(struct server *srv, struct arrival *a,
+			     uint16_t op, const uint8_t *buf, size_t len)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
 	struct tftp_packet p;
 	enum tftp_parse_result pr = tftp_packet_parse_lenient(buf, len, &p);
 	if (pr != TFTP_PARSE_OK) {

@@ -228,6 +228,50 @@ class Requests(unittest.TestCase):
             log = srv.stop()
         self.assertIn("size probe, replaced", log)
 
+    def test_next_request_from_the_same_port(self):
+        """A client that reuses its port for the next command (tftp-hpa's
+        prompt does) sends its final ACK and at once the next RRQ, which
+        the server may read first: it is answered, not ignored as a
+        repeat of the transfer that is ending. The server is stopped
+        while both are sent so that it finds them queued together, the
+        RRQ first, 20 times (one RRQ each, never retransmitted)."""
+        with TftpdServer() as srv:
+            # Two blocks each: the client has answered the transfer (ACK
+            # 1) before its final ACK, so the next request cannot be
+            # taken for a replaced size probe.
+            srv.write("a.bin", b"a" * 600)
+            srv.write("b.bin", b"b" * 600)
+            # Five transfers that wait for their clients keep the server
+            # from spinning on its few sockets (which would read the ACK
+            # first): it reads what epoll reports, in that order.
+            idle = [Endpoint() for _ in range(5)]
+            for x in idle:
+                x.send(pack_rrq("a.bin"), srv.port)
+                self.assertIsNotNone(next_of(x, DATA))
+            with Endpoint() as e:
+                name = "a.bin"
+                e.send(pack_rrq(name), srv.port)
+                for i in range(20):
+                    d = next_of(e, DATA)
+                    self.assertIsNotNone(d, "request %d unanswered" % i)
+                    self.assertEqual(d.payload, name[:1].encode() * 512)
+                    e.send(pack_ack(1), d.port)
+                    d = next_of(e, DATA, d.port)
+                    self.assertEqual((d.block, d.payload),
+                                     (2, name[:1].encode() * 88))
+                    name = "b.bin" if name == "a.bin" else "a.bin"
+                    # Both queued before the server runs again; the RRQ
+                    # sent first, so that it is read first.
+                    srv.send_signal(signal.SIGSTOP)
+                    try:
+                        if i < 19:
+                            e.send(pack_rrq(name), srv.port)
+                        e.send(pack_ack(2), d.port)
+                    finally:
+                        srv.send_signal(signal.SIGCONT)
+            for x in idle:
+                x.close()
+
     def test_probe_ended_by_error8_logged_as_probe(self):
         with TftpdServer() as srv:
             srv.write("k", b"k" * 10)
