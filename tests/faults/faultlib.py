@@ -158,7 +158,8 @@ def uploaded(srv, name, size):
                       os.path.getsize(path) == size, 5):
         raise AssertionError("%s: %s bytes, not %d" % (
             name, os.path.getsize(path) if os.path.exists(path) else "no", size))
-    time.sleep(0.1)
+    # The file is committed (linked or renamed into place) before the
+    # final ACK: no temporary name can be left once it is there.
     listing = sorted(os.listdir(srv.root))
     if listing != [name]:
         raise AssertionError("root holds %r, not only %r" % (listing, name))

@@ -2,13 +2,14 @@
 """The fault relay itself: TID mapping, seeded and counted faults, the
 stats JSON of the subprocess API, --reject-options, and robustness
 against junk and a vanished server."""
+import re
 import socket
 import struct
 import time
 import unittest
 
 from tftptest import TftpdServer, Client, Endpoint, pattern, pack_rrq, \
-    pack_data, pack_ack, ERROR, scaled, main
+    pack_data, pack_ack, ERROR, scaled, main, wait_for
 from tftprelay import RelayThread, RelayProcess, totals
 import faultlib as F
 
@@ -106,7 +107,10 @@ class Relay(unittest.TestCase):
                 c = Client(r.port)
                 res = c.get("a.bin", opts={"blksize": 1024, "windowsize": 4})
                 c.close()
-                time.sleep(0.2)
+                # Until the server has the final ACK: every packet is
+                # through the relay.
+                wait_for(lambda: re.search(r"RRQ a\.bin .*: ok", srv.log()),
+                         10, "the transfer's end at the server")
         self.assertEqual(res.data, data)
         t = totals(r.final)
         self.assertEqual(t["forwarded"], t["packets"])
@@ -160,7 +164,8 @@ class Relay(unittest.TestCase):
                 client.sendto(junk, ("127.0.0.1", r.port))
             for i in range(50):
                 client.sendto(pack_ack(i), ("127.0.0.1", r.port))
-            time.sleep(0.3)
+            wait_for(lambda: r.stats()["c2s"]["packets"] >= 54, 10,
+                     "the relay to read them all")
             self.assertTrue(r.thread.is_alive())
             st = r.stats()
         self.assertEqual(st["internal_errors"], 0)

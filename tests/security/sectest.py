@@ -29,7 +29,8 @@ import tftptest
 # What is the same as in the other suites comes from tests/lib/tftptest.py.
 from tftptest import (ACK, DATA, ERROR, OACK, OPNAMES, RRQ, WRQ,  # noqa: F401
                       SANITIZER_MARKS, UNDER_VALGRIND, WRAPPER, TftpError,
-                      free_udp_port, main, process_loopback, scaled)
+                      free_udp_port, main, process_loopback, scaled,
+                      wait_for)
 
 SCALE = float(os.environ.get("SEC_TIME_SCALE", "10" if UNDER_VALGRIND else "1"))
 # scaled() and Endpoint.recv() read tftptest.SCALE: this suite's own setting.
@@ -342,6 +343,22 @@ class Server:
 
     def fd_count(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def sockets(self):
+        """The server's sockets: its listening ones and one a transfer."""
+        d = "/proc/%d/fd" % self.proc.pid
+        n = 0
+        for fd in os.listdir(d):
+            try:
+                n += os.readlink(os.path.join(d, fd)).startswith("socket:")
+            except OSError:
+                pass  # closed meanwhile
+        return n
+
+    def wait_idle(self, listeners=1, timeout=10):
+        """Until no transfer is left (only the listening sockets)."""
+        wait_for(lambda: self.sockets() <= listeners, timeout,
+                 "every transfer to end")
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:

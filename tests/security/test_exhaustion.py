@@ -46,7 +46,6 @@ class Flood(ServerCase):
                     % str(e).splitlines()[0])
         if self.server is None:
             self.server = Server(self.root, args).start()
-        time.sleep(0.2)
         self.base_fds = self.server.fd_count()
         self.base_rss = self.server.rss_kb()
 
@@ -219,7 +218,7 @@ class LowFds(ServerCase):
                 for c, p in zip(clients, firsts):
                     if p.op != ERROR:
                         c.send(error(0, "bye"), p.port)
-                time.sleep(0.5)
+                self.server.wait_idle()
                 self.assert_serving("running out of descriptors")
         finally:
             for c in clients:

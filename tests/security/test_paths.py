@@ -301,7 +301,7 @@ class Paths(ServerCase):
         self.assertGreater(sum(out.values()) - out["accepted"], 0,
                            "the symlink was never met: %r" % out)
         self.assert_untouched()
-        time.sleep(0.2)
+        self.server.wait_idle()
         left = [n for n in os.listdir(r) if n.startswith(".tftpd-")]
         self.assertEqual(left, [], "temporary upload files left behind")
         self.assert_serving("a symlink race on writes")

@@ -37,6 +37,16 @@ def finish_rrq(e, tid, first, content):
     return bytes(got)
 
 
+def port_free(port):
+    """Nobody holds 127.0.0.1:port (UDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 class Held:
     """Downloads started and held open by never acknowledging DATA 1."""
 
@@ -119,8 +129,8 @@ class StrangerAndDuplicates(unittest.TestCase):
             # its DATA 1 if slowed down, under valgrind).
             self.assert_only(e.recv_all(quiet=0.7, limit=2), tid, DATA, 1)
             self.assertEqual(finish_rrq(e, tid, first, self.content), self.content)
-            # Once that transfer is over, the same port may start another.
-            time.sleep(0.1)
+            # Right after the final ACK, the same port may start another
+            # (the server reads that ACK before the new request).
             e.send(pack_rrq("f.bin"), self.srv.port)
             again = e.recv(3)
             self.assertEqual((again.op, again.block), (DATA, 1))
@@ -226,8 +236,10 @@ class PortRange(unittest.TestCase):
                 self.assertTrue(lo <= res.tid <= hi, "TID %d outside %d:%d" % (res.tid, lo, hi))
                 seen.add(res.tid)
             self.assertGreater(len(seen), 1)  # spread over the range
-            # The last upload dallies three timeouts (3 s) on its port.
-            time.sleep(scaled(3.5))
+            # The last upload dallies three timeouts (3 s) on its port:
+            # wait until every port of the range is free again.
+            wait_for(lambda: all(port_free(p) for p in range(lo, hi + 1)),
+                     10, "the last upload's dally to end")
             # Every port of the range taken: the next request is turned away.
             held = Held(srv, 3)
             try:

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from tftptest import (ACK, DATA, ERROR, Endpoint, TftpdServer, main, pack_ack,
-                      pack_data, pack_rrq, pack_wrq, pattern, scaled)
+                      pack_data, pack_rrq, pack_wrq, pattern, scaled, wait_for)
 
 GRACE = 2.0
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
@@ -124,7 +124,8 @@ class Signals(unittest.TestCase):
                 tid, got = p.port, bytearray(p.payload)
                 t0 = time.monotonic()
                 srv.send_signal(signal.SIGTERM)
-                time.sleep(0.2)
+                wait_for(lambda: "not accepting requests" in srv.log(), 10,
+                         "the server to take the signal")
                 # A request once the signal is in (answered below: not at
                 # all).
                 late.send(pack_rrq("f.bin"), srv.port)
@@ -183,7 +184,8 @@ class Signals(unittest.TestCase):
                 self.assertEqual(e.recv(3).block, 1)
                 t0 = time.monotonic()
                 srv.send_signal(signal.SIGTERM)
-                time.sleep(0.3)
+                wait_for(lambda: "not accepting requests" in srv.log(), 10,
+                         "the server to take the first signal")
                 srv.send_signal(signal.SIGINT)
                 p = recv_error(e, tid, 3)
                 self.assertEqual(p.code, 0)

@@ -14,7 +14,7 @@ import unittest
 
 from tftptest import (ACK, DATA, ERROR, OACK, UNDER_VALGRIND, Endpoint,
                       TftpdServer, main, pack_ack, pack_data, pack_error,
-                      pack_rrq, pack_wrq, pattern, scaled, tftpd_path)
+                      pack_rrq, pack_wrq, pattern, scaled, tftpd_path, wait_for)
 
 TRANSFERS = 400 if UNDER_VALGRIND else 3000
 # The warm-up is the measured run itself, once: the allocator keeps the
@@ -95,8 +95,11 @@ def one(srv, i):
 
 class Soak(unittest.TestCase):
     def settle(self, srv):
-        """Wait until no transfer is left (uploads dally three timeouts)."""
-        time.sleep(scaled(3.3))
+        """Wait until no transfer is left (uploads dally three timeouts):
+        the server holds no socket but its listening one."""
+        pid = srv.proc.pid
+        wait_for(lambda: sum(t.startswith("socket:") for t in fds(pid)) <= 1,
+                 10, "every transfer to end")
 
     def crowd(self, srv, pid, nfds):
         """200 downloads at once, held open, then abandoned with an
