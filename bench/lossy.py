@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Lockstep 1 MiB through a lossy relay, side by side: 10% drop and 5%
-duplication on both directions (tests/faults/tftprelay.py), default timers,
+duplication on both directions (tests/lib/tftprelay.py), default timers,
 lockstep (no windowsize):
 
   ours      our client (get, its default request: blksize 1428) from our tftpd
@@ -24,7 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-sys.path[:0] = [os.path.join(TOP, "tests", "lib"), os.path.join(TOP, "tests", "faults")]
+sys.path[:0] = [os.path.join(TOP, "tests", "lib")]
 
 import peers  # noqa: E402
 import tftprelay  # noqa: E402

@@ -7,7 +7,7 @@
   without -c, and atftpd into a directory that does not exist, against our
   client.
 * Option rejection: a server that answers any option with ERROR 8
-  (tests/faults/tftprelay.py --reject-options in front of in.tftpd, atftpd
+  (tests/lib/tftprelay.py --reject-options in front of in.tftpd, atftpd
   and our tftpd) -- our client must ask again without options; in.tftpd
   -r blksize, which leaves blksize out of the OACK (or sends no OACK).
 * Our tftpd with caps (-B, --max-window) and with --no-options, faced with

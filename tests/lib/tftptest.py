@@ -433,6 +433,38 @@ def free_udp_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def fd_targets(pid):
+    """What each of a process's descriptors refers to (readlink)."""
+    d = "/proc/%d/fd" % pid
+    out = []
+    for n in os.listdir(d):
+        try:
+            out.append(os.readlink(os.path.join(d, n)))
+        except OSError:
+            pass  # closed meanwhile
+    return out
+
+
+def owns_udp_port(pid, port):
+    """Whether one of the process's sockets is bound to UDP port."""
+    try:
+        inodes = {t[8:-1] for t in fd_targets(pid) if t.startswith("socket:[")}
+    except OSError:
+        return False
+    for f in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(f) as fh:
+                next(fh)
+                for line in fh:
+                    cols = line.split()
+                    if int(cols[1].rsplit(":", 1)[1], 16) == port and \
+                            cols[9] in inodes:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
 def have_ipv6_loopback():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
@@ -551,7 +583,8 @@ class TftpdServer(ServerRoot):
             if self.env:
                 env.update(self.env)
             self.proc = subprocess.Popen(self.argv(self.port), stdin=subprocess.DEVNULL,
-                                         stdout=self._logf, stderr=self._logf, env=env)
+                                         stdout=self._logf, stderr=self._logf, env=env,
+                                         preexec_fn=self.preexec)
             deadline = time.monotonic() + scaled(10)
             if self.probe:
                 ok = self._probe(deadline)
@@ -570,20 +603,43 @@ class TftpdServer(ServerRoot):
                 raise AssertionError("tftpd did not start:\n" + text[-3000:])
         raise AssertionError("tftpd: no free port after 5 attempts")
 
+    # No resource limits by default; a subclass may set some in the child.
+    preexec = None
+
     def _wait_bound(self, deadline):
-        """Without a probe (it would show in the logs): wait until the port
-        is taken, by trying to bind it ourselves."""
+        """Without a probe (it would show in the logs): wait until the
+        server's own socket holds the port and, with -v, it has logged its
+        "serving" line, which comes once its SIGTERM handler is in place (a
+        SIGTERM before that would kill it by the default action, as seen
+        under valgrind)."""
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
-            fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            with socket.socket(fam, socket.SOCK_DGRAM) as s:
-                try:
-                    s.bind((self.host, self.port))
-                except OSError:
-                    return True
-            time.sleep(0.02)
+            if (owns_udp_port(self.proc.pid, self.port)
+                    and (not self.verbose or "serving " in self.log())):
+                return True
+            time.sleep(0.02)  # polling the process's state
         return False
+
+    # -- what the server holds (from /proc)
+    def fd_count(self):
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def sockets(self):
+        """The server's sockets: its listening ones and one a transfer."""
+        return sum(t.startswith("socket:") for t in fd_targets(self.proc.pid))
+
+    def wait_idle(self, listeners=1, timeout=10):
+        """Until no transfer is left (only the listening sockets)."""
+        wait_for(lambda: self.sockets() <= listeners, timeout,
+                 "every transfer to end")
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
 
     def log(self):
         try:

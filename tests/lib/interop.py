@@ -4,7 +4,7 @@ waiting for our server's per-transfer log line.
 
 Environment (tests/interop/meson.build): TFTPD, TFTP (our binaries),
 TFTP_PEERS_DIR (where tests/interop/get-peers.sh unpacked atftpd),
-PYTHONPATH with tests/lib and tests/faults.
+PYTHONPATH with tests/lib.
 """
 import os
 import re

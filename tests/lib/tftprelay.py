@@ -40,7 +40,7 @@ SIGTERM or SIGINT stops it and writes the counters (JSON) to --stats;
 --stats-every SEC also rewrites that file while it runs. Only loopback
 addresses are accepted unless --any-address is given.
 
-Python API for tests (tests/faults on PYTHONPATH):
+Python API for tests (tests/lib on PYTHONPATH):
 
   with RelayProcess(server_port, drop=0.1, dup=0.05, reorder=0.05,
                     seed=1) as r:        # a subprocess; or RelayThread(...)

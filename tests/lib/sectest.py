@@ -13,13 +13,9 @@ Environment:
 Only 127.0.0.1 and ::1 are ever used. Every wait is bounded.
 """
 import os
-import re
 import resource
 import shutil
-import signal
 import socket
-import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,18 +37,18 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-# ---- packets ---------------------------------------------------------------
+# ---- packets ----------------------------------------------------------------
+# The builders are tftptest's; here names given as str are UTF-8 (the
+# suites send non-ASCII names as text), and an ERROR may lack its NUL.
 
-def cstr(s):
-    return (s.encode() if isinstance(s, str) else s) + b"\0"
+def _utf8(s):
+    return s.encode() if isinstance(s, str) else s
 
 
 def request(op, name, mode="octet", opts=()):
     """RRQ/WRQ with options given as (name, value) pairs (str or bytes)."""
-    b = struct.pack(">H", op) + cstr(name) + cstr(mode)
-    for k, v in opts:
-        b += cstr(k) + cstr(v)
-    return b
+    return tftptest.pack_request(op, _utf8(name), _utf8(mode),
+                                 [(_utf8(k), _utf8(v)) for k, v in opts])
 
 
 def rrq(name, mode="octet", opts=()):
@@ -63,17 +59,13 @@ def wrq(name, mode="octet", opts=()):
     return request(WRQ, name, mode, opts)
 
 
-def ack(block):
-    return struct.pack(">HH", ACK, block & 0xFFFF)
-
-
-def data(block, payload):
-    return struct.pack(">HH", DATA, block & 0xFFFF) + payload
+ack = tftptest.pack_ack
+data = tftptest.pack_data
 
 
 def error(code, msg=b"", nul=True):
-    m = msg.encode() if isinstance(msg, str) else msg
-    return struct.pack(">HH", ERROR, code) + m + (b"\0" if nul else b"")
+    e = tftptest.pack_error(code, _utf8(msg))
+    return e if nul else e[:-1]
 
 
 class Packet(tftptest.Packet):
@@ -223,177 +215,43 @@ class Client(tftptest.Endpoint):
 
 # ---- the server -------------------------------------------------------------
 
-def _udp_ports_bound():
-    ports = set()
-    for f in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            with open(f) as fh:
-                next(fh)
-                for line in fh:
-                    local = line.split()[1]
-                    ports.add(int(local.rsplit(":", 1)[1], 16))
-        except OSError:
-            pass
-    return ports
-
-
-class Server:
-    """tftpd on 127.0.0.1:PORT (and [::1]:PORT with ipv6=True) serving root."""
+class Server(tftptest.TftpdServer):
+    """tftpd on 127.0.0.1:PORT (and [::1]:PORT with ipv6=True) serving the
+    test's root: tftptest.TftpdServer without its start-up probe (these
+    suites count the server's log lines and descriptors), with an optional
+    RLIMIT_NOFILE and a small ASan quarantine (memory measurements stay
+    meaningful)."""
 
     def __init__(self, root, extra=(), nofile=None, ipv6=False, verbose=True,
                  env=None):
-        self.root = root
-        self.extra = list(extra)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        full_env = {"ASAN_OPTIONS": (asan + ":" if asan else "")
+                    + "quarantine_size_mb=16"}
+        full_env.update(env or {})
+        super().__init__(*extra, root=root, env=full_env, verbose=verbose,
+                         probe=False)
         self.nofile = nofile
         self.ipv6 = ipv6
-        self.verbose = verbose
-        self.env = env
-        self.proc = None
-        self.port = None
-        self.stderr_path = None
 
     def argv(self, port):
-        exe = os.environ.get("TFTPD")
-        if not exe:
-            raise unittest.SkipTest("TFTPD is not set (run through meson test)")
-        argv = [exe, "-r", self.root, "-a", "127.0.0.1:%d" % port]
+        argv = super().argv(port)
         if self.ipv6:
-            argv += ["-a", "[::1]:%d" % port]
-        if self.verbose:
-            argv.append("-v")
-        return WRAPPER + argv + tftptest.as_root_permissive(self.extra) + self.extra
+            i = argv.index("-a") + 2
+            argv[i:i] = ["-a", "[::1]:%d" % port]
+        return argv
 
-    def start(self):
-        fd, self.stderr_path = tempfile.mkstemp(prefix="tftpd-sec-", suffix=".log")
-        os.close(fd)
-        env = dict(os.environ)
-        # A small ASan quarantine keeps memory measurements meaningful.
-        asan = env.get("ASAN_OPTIONS", "")
-        env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "quarantine_size_mb=16"
-        if self.env:
-            env.update(self.env)
-        nofile = self.nofile
-
-        def limits():
-            if nofile is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        for attempt in range(5):
-            port = free_udp_port()
-            self.errf = open(self.stderr_path, "wb")
-            self.proc = subprocess.Popen(self.argv(port), stdin=subprocess.DEVNULL,
-                                         stdout=self.errf, stderr=self.errf,
-                                         env=env, preexec_fn=limits)
-            end = time.monotonic() + scaled(10)
-            while time.monotonic() < end:
-                if self.proc.poll() is not None:
-                    break
-                # Bound, and (with -v) past its "serving" line, which it logs
-                # once its SIGTERM handler is in place: a SIGTERM before that
-                # would kill it by the default action (seen under valgrind).
-                if (port in _udp_ports_bound() and self._owns_port(port)
-                        and (not self.verbose or "serving " in self.log_text())):
-                    self.port = port
-                    return self
-                time.sleep(0.02)
-            self.errf.close()
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(10)
-            text = self.log_text()
-            if "in use" not in text:
-                raise AssertionError("tftpd did not start (%s):\n%s"
-                                     % (self.proc.returncode, text[-3000:]))
-        raise AssertionError("tftpd: no free port after 5 attempts")
-
-    def _owns_port(self, port):
-        """Whether one of the process's sockets is bound to port."""
-        inodes = set()
-        try:
-            for fd in os.listdir("/proc/%d/fd" % self.proc.pid):
-                try:
-                    t = os.readlink("/proc/%d/fd/%s" % (self.proc.pid, fd))
-                except OSError:
-                    continue
-                m = re.match(r"socket:\[(\d+)\]", t)
-                if m:
-                    inodes.add(m.group(1))
-        except OSError:
-            return False
-        for f in ("/proc/net/udp", "/proc/net/udp6"):
-            try:
-                with open(f) as fh:
-                    next(fh)
-                    for line in fh:
-                        cols = line.split()
-                        if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[9] in inodes:
-                            return True
-            except OSError:
-                pass
-        return False
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+    def preexec(self):
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (self.nofile, self.nofile))
 
     def log_text(self):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def fd_count(self):
-        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
-
-    def sockets(self):
-        """The server's sockets: its listening ones and one a transfer."""
-        d = "/proc/%d/fd" % self.proc.pid
-        n = 0
-        for fd in os.listdir(d):
-            try:
-                n += os.readlink(os.path.join(d, fd)).startswith("socket:")
-            except OSError:
-                pass  # closed meanwhile
-        return n
-
-    def wait_idle(self, listeners=1, timeout=10):
-        """Until no transfer is left (only the listening sockets)."""
-        wait_for(lambda: self.sockets() <= listeners, timeout,
-                 "every transfer to end")
-
-    def rss_kb(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        return self.log()
 
     def stop(self, expect_ok=True):
         """SIGTERM; the server must exit 0 (valgrind: no leak, no error) with
         no sanitizer report. Returns the log."""
-        if self.proc is None:
-            return ""
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(scaled(15))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-                rc = "hung after SIGTERM"
-        self.errf.close()
-        text = self.log_text()
-        os.unlink(self.stderr_path)
-        self.proc = None
-        if expect_ok:
-            bad = [m for m in SANITIZER_MARKS if m in text]
-            if rc != 0 or bad:
-                raise AssertionError("tftpd exited %s %s; log tail:\n%s"
-                                     % (rc, bad, text[-6000:]))
-        return text
-
-    def __enter__(self):
-        return self.start()
+        return super().stop(expect_rc=0 if expect_ok else None)
 
     def __exit__(self, exc_type, *rest):
         self.stop(expect_ok=exc_type is None)
