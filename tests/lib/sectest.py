@@ -81,8 +81,11 @@ class Packet(tftptest.Packet):
             raise AssertionError("server sent opcode %d: %r" % (self.op, raw[:32]))
 
 
-class Client(tftptest.Endpoint):
-    """One UDP socket (one client TID) on loopback, with raw get/put."""
+class Client(tftptest.Client):
+    """One UDP socket (one client TID) on loopback: tftptest's client, for
+    attacks: raw sends, replies parsed strictly, a reply from a second TID
+    fails the test, get/put take the server's port each time and never
+    repeat a request."""
 
     packet_class = Packet
 
@@ -91,7 +94,12 @@ class Client(tftptest.Endpoint):
         # security tests open thousands of sockets one after another, and
         # one that got a port another test had just closed on 127.0.0.1
         # would take that test's late packets for the server's answer.
-        super().__init__(host, bind=process_loopback() if host == "127.0.0.1" else None)
+        tftptest.Endpoint.__init__(
+            self, host, bind=process_loopback() if host == "127.0.0.1" else None)
+        self.server_port = None
+        self.timeout = 3.0
+        self.retries = 0
+        self.request_retries = 0
         if self.sock.family != family:
             raise ValueError("family %r does not match host %r" % (family, host))
 
@@ -111,106 +119,33 @@ class Client(tftptest.Endpoint):
             out.append(p)
         return out
 
+    def on_stranger(self, p, res):
+        raise AssertionError("reply from a second TID %d (first %d)"
+                             % (p.port, res.tid))
+
+    @staticmethod
+    def _text_opts(opts):
+        """Options as tftptest takes them: names as text (the UTF-8 bytes
+        read as Latin-1, so they go out as given), values as bytes."""
+        return [(_utf8(k).decode("latin-1"), _utf8(v)) for k, v in opts]
+
     def get(self, port, name, mode="octet", opts=(), timeout=3.0, max_bytes=1 << 30):
-        """A complete lockstep-or-windowed RRQ. Returns (bytes, oack_dict) or
-        raises AssertionError with the server's ERROR."""
-        self.send(rrq(name, mode, opts), port)
-        blksize, window = 512, 1
-        got = bytearray()
-        expected = 1
-        tid = None
-        oack = None
-        gap_acked = False
-        while True:
-            p = self.recv(timeout)
-            if p is None:
-                raise AssertionError("get %r: no reply (expected block %d)" % (name, expected))
-            if tid is None:
-                tid = p.port
-            elif p.port != tid:
-                raise AssertionError("reply from a second TID %d (first %d)" % (p.port, tid))
-            if p.op == ERROR:
-                raise TftpError(p.code, p.msg)
-            if p.op == OACK:
-                if oack is not None or expected != 1:
-                    continue
-                oack = p.optdict()
-                blksize = int(oack.get("blksize", 512))
-                window = int(oack.get("windowsize", 1))
-                self.send(ack(0), tid)
-                continue
-            if p.op != DATA:
-                raise AssertionError("unexpected %r" % p)
-            if p.block != expected & 0xFFFF:
-                # A gap or a repeat: ACK what we have, once per gap, so
-                # the sender goes back there (RFC 7440).
-                if not gap_acked:
-                    gap_acked = True
-                    self.send(ack(expected - 1), tid)
-                continue
-            gap_acked = False
-            if len(p.payload) > blksize:
-                raise AssertionError("DATA %d of %d bytes > blksize %d"
-                                     % (expected, len(p.payload), blksize))
-            got += p.payload
-            if len(got) > max_bytes:
-                raise AssertionError("more than %d bytes" % max_bytes)
-            last = len(p.payload) < blksize
-            if last or expected % window == 0:
-                self.send(ack(expected), tid)
-            if last:
-                return bytes(got), oack
-            expected += 1
+        """A complete lockstep-or-windowed RRQ, the request sent once.
+        Returns (bytes, oack_dict) or raises TftpError with the server's
+        ERROR (AssertionError when it is silent)."""
+        self.server_port, self.timeout, self.retries = port, timeout, 0
+        res = tftptest.Client.get(self, _utf8(name), _utf8(mode),
+                                  self._text_opts(opts) or None, max_bytes)
+        return res.data, res.oack
 
     def put(self, port, name, content, mode="octet", opts=(), timeout=3.0):
-        """A complete WRQ, windowed when the OACK grants a windowsize (a
-        receiver ACKs only the last block of each window, RFC 7440).
-        Returns the OACK dict (or None); raises TftpError on the server's
-        ERROR."""
-        self.send(wrq(name, mode, opts), port)
-        blksize, window = 512, 1
-        p = self.recv(timeout)
-        if p is None:
-            raise AssertionError("put %r: no reply" % name)
-        if p.op == ERROR:
-            raise TftpError(p.code, p.msg)
-        tid = p.port
-        oack = None
-        if p.op == OACK:
-            oack = p.optdict()
-            blksize = int(oack.get("blksize", 512))
-            window = int(oack.get("windowsize", 1))
-        elif not (p.op == ACK and p.block == 0):
-            raise AssertionError("WRQ answered with %r" % p)
-        nblocks = len(content) // blksize + 1  # the last one is short
-        base = 1  # first block not yet acknowledged
-        tries = 0
-        while base <= nblocks:
-            last = min(base + window - 1, nblocks)
-            for b in range(base, last + 1):
-                self.send(data(b, content[(b - 1) * blksize:b * blksize]), tid)
-            acked = None
-            while True:
-                r = self.recv(timeout)
-                if r is None:
-                    break
-                if r.op == ERROR:
-                    raise TftpError(r.code, r.msg)
-                if r.op != ACK:
-                    continue
-                # Map the 16-bit number into [base - 1, last].
-                n = base - 1 + ((r.block - (base - 1)) & 0xFFFF)
-                if n <= last:
-                    acked = n
-                    break
-            if acked is None or acked < base:
-                tries += 1
-                if tries > 6:
-                    raise AssertionError("put %r: block %d never ACKed" % (name, base))
-                continue
-            tries = 0
-            base = acked + 1
-        return oack
+        """A complete WRQ (windowed when the OACK grants a windowsize), the
+        request sent once, a window at most 6 times more. Returns the OACK
+        dict (or None); raises TftpError on the server's ERROR."""
+        self.server_port, self.timeout, self.retries = port, timeout, 6
+        res = tftptest.Client.put(self, _utf8(name), content, _utf8(mode),
+                                  self._text_opts(opts) or None)
+        return res.oack
 
 
 # ---- the server -------------------------------------------------------------

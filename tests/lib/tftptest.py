@@ -284,8 +284,18 @@ class Client(Endpoint):
         self.timeout = timeout
         self.retries = retries
 
+    # How often the request itself is repeated (None: retries times).
+    request_retries = None
+
+    def on_stranger(self, p, res):
+        """A packet from another port than the transfer's: RFC 1350 says
+        answer ERROR 5 and go on."""
+        self.send(pack_error(5, "Unknown transfer ID"), p.port)
+
     def _first_reply(self, req, res):
-        for _ in range(self.retries + 1):
+        tries = self.retries if self.request_retries is None \
+            else self.request_retries
+        for _ in range(tries + 1):
             self.send(req, self.server_port)
             p = self.recv(self.timeout)
             if p is not None:
@@ -320,7 +330,7 @@ class Client(Endpoint):
             if p is None:
                 return None
             if p.port != res.tid:
-                self.send(pack_error(5, "Unknown transfer ID"), p.port)
+                self.on_stranger(p, res)
                 continue
             res.packets += 1
             if p.op == ERROR:
