@@ -1,6 +1,7 @@
 /* tftpd: command line, logging set-up, privilege drop; the server itself
  * is in server.c and session.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <grp.h>
@@ -22,6 +23,7 @@
 #include "options.h"
 #include "packet.h"
 #include "server.h"
+#include "hpa.h"
 #include "workers.h"
 
 
@@ -58,6 +60,10 @@ static const char usage_text[] =
 	"      --chroot              chroot into the root directory (with -u)\n"
 	"  -v, --verbose             more logging (repeatable)\n"
 	"      --syslog              log to syslog instead of stderr\n"
+	"      --remap FILE          rename requested files by tftp-hpa's remap\n"
+	"                            rules (its -m file; re-read on SIGHUP)\n"
+	"      --hpa-compat          take tftp-hpa's in.tftpd command line instead\n"
+	"                            (also when run as in.tftpd; see tftpd(8))\n"
 	"      --workers N           N server processes sharing the port through\n"
 	"                            SO_REUSEPORT, e.g. one per core (default 1;\n"
 	"                            limits hold for all of them together)\n"
@@ -108,6 +114,8 @@ enum {
 	OPT_CHROOT,
 	OPT_SYSLOG,
 	OPT_WORKERS,
+	OPT_REMAP,
+	OPT_HPA,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
@@ -137,6 +145,8 @@ static const struct option long_opts[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"workers", required_argument, NULL, OPT_WORKERS},
+	{"remap", required_argument, NULL, OPT_REMAP},
+	{"hpa-compat", no_argument, NULL, OPT_HPA},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -269,6 +279,11 @@ static int access_option(struct tftpd_config *cfg, int c, const char *arg)
 	case OPT_CHROOT:
 		cfg->chroot = 1;
 		return 1;
+	case OPT_REMAP:
+		if (!arg[0])
+			usage_error("--remap: empty file name");
+		cfg->remap_file = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -282,6 +297,8 @@ static int misc_option(struct tftpd_config *cfg, int c)
 	case OPT_SYSLOG:
 		cfg->use_syslog = 1;
 		return 1;
+	case OPT_HPA:
+		usage_error("--hpa-compat must come first");
 	case 'h':
 		fputs(usage_text, stdout);
 		exit(0);
@@ -432,6 +449,55 @@ static void setup_log(struct tftp_log *log, const struct tftpd_config *cfg)
 	}
 }
 
+/* tftp-hpa's -l: into the background once the sockets are bound (so a
+ * port in use is still reported to whoever started it), the parent
+ * exiting 0. */
+static int daemonize(const struct tftp_log *log)
+{
+	pid_t p = fork();
+	if (p < 0) {
+		tftp_logf(log, TFTP_LOG_ERR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (p > 0)
+		_exit(0);
+	(void)setsid();
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *path, const struct tftp_log *log)
+{
+	FILE *f = fopen(path, "we");
+	if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+		tftp_logf(log, TFTP_LOG_ERR, "pid file %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Bound: into the background (-l), the pid file, privileges dropped. */
+static int become_server(struct server *srv, struct tftpd_config *cfg,
+			 const struct passwd *pw)
+{
+	if (cfg->daemonize && daemonize(&srv->log) < 0)
+		return -1;
+	if (cfg->pidfile && write_pidfile(cfg->pidfile, &srv->log) < 0)
+		return -1;
+	return drop_privileges(cfg, pw, &srv->log) == 0 &&
+			       check_root(srv, pw) == 0
+		       ? 0
+		       : -1;
+}
+
 /* One server process (each --workers process runs this): set up, drop
  * privileges, serve until stopped. Returns the exit status. */
 static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits)
@@ -445,7 +511,8 @@ static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits)
 	setup_log(&srv->log, cfg);
 	/* Sending to a vanished peer must never kill the server. */
 	signal(SIGPIPE, SIG_IGN);
-	umask(cfg->umask);
+	if (cfg->umask != TFTPD_UMASK_INHERIT)
+		umask(cfg->umask);
 	/* Look the user up while /etc is still in reach. */
 	struct passwd pwbuf, *pw = NULL;
 	char pwstore[4096];
@@ -453,13 +520,14 @@ static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits)
 	if (lookup_user(cfg, &pwbuf, pwstore, sizeof(pwstore), &pw,
 			&srv->log) == 0) {
 		if (server_init(srv, cfg) == 0 &&
-		    drop_privileges(cfg, pw, &srv->log) == 0 &&
-		    check_root(srv, pw) == 0) {
+		    become_server(srv, cfg, pw) == 0) {
 			server_ready(srv);
 			if (server_run(srv) == 0)
 				status = 0;
 		}
 		server_fini(srv);
+		if (cfg->pidfile)
+			(void)unlink(cfg->pidfile);
 		tftp_logf(&srv->log, TFTP_LOG_INFO, "exiting");
 	}
 	free(srv);
@@ -484,7 +552,10 @@ int main(int argc, char **argv)
 		.umask = 022,
 		.grace_ms = 2000,
 	};
-	parse_args(argc, argv, &cfg);
+	if (hpa_invoked(argc, argv))
+		hpa_parse_args(argc, argv, &cfg);
+	else
+		parse_args(argc, argv, &cfg);
 	/* TERM, INT and HUP wait (blocked) until the loop handles them
 	 * (server_init): a signal during start-up must not kill a half-made
 	 * server, and a HUP from a supervisor must never kill it. */

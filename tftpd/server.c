@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "limits.h"
+#include "remap.h"
 #include "net.h"
 #include "options.h"
 #include "session.h"
@@ -219,6 +220,44 @@ static const char *local_limits(struct server *srv, unsigned from_host,
 	return NULL;
 }
 
+/* The name the request is served under: remapped (--remap, hpa's -m),
+ * then, in tftp-hpa's mode without -s, checked against its directories;
+ * into mapped (cap bytes). 0, or -1 after answering with the ERROR. */
+static int map_name(struct server *srv, const struct arrival *a, uint16_t op,
+		    const struct tftp_slice *name, char *mapped, size_t cap)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	if (!srv->remap) {
+		snprintf(mapped, cap, "%s", name->ptr);
+	} else {
+		enum remap_result r = remap_apply(
+			srv->remap, name->ptr, op == TFTP_OP_WRQ,
+			(const struct sockaddr *)&a->peer, mapped, cap);
+		if (r != REMAP_OK) {
+			refuse_why(srv, a, op, name, TFTP_ERR_ACCESS,
+				   r == REMAP_FAILED ? "Remap table failure"
+				   : mapped[0] ? mapped : "Access denied",
+				   r == REMAP_FAILED ? "a remap bound was hit"
+						     : "refused by a remap rule");
+			return -1;
+		}
+		if (strcmp(mapped, name->ptr) != 0)
+			tftp_logf(&srv->log, TFTP_LOG_DEBUG, "remapped to %s",
+				  mapped);
+	}
+	if (!cfg->nprefixes)
+		return 0;
+	/* tftp-hpa's own test: a plain prefix of the absolute name. */
+	for (size_t i = 0; mapped[0] == '/' && i < cfg->nprefixes; i++)
+		if (strncmp(mapped, cfg->prefixes[i], strlen(cfg->prefixes[i])) == 0)
+			return 0;
+	refuse_why(srv, a, op, name, TFTP_ERR_ACCESS,
+		   mapped[0] == '/' ? "Access violation"
+				    : "Only absolute filenames allowed",
+		   "not beneath the directories given");
+	return -1;
+}
+
 /* What a request asks that the server's policy refuses before anything is
  * opened; 0, or -1 after answering with the ERROR. */
 static int policy(struct server *srv, const struct arrival *a, uint16_t op,
@@ -228,6 +267,7 @@ static int policy(struct server *srv, const struct arrival *a, uint16_t op,
 	const struct tftpd_config *cfg = srv->cfg;
 	const struct tftp_slice *name = &p->filename;
 	struct tftp_err err = {0};
+	char mapped[TFTP_FILENAME_MAX + 2];
 	req->mode = tftp_mode_parse(p->mode);
 	if (req->mode == TFTP_MODE_INVALID) {
 		refuse(srv, a, op, name, TFTP_ERR_BADOP,
@@ -239,15 +279,18 @@ static int policy(struct server *srv, const struct arrival *a, uint16_t op,
 		       "Writes are not allowed");
 		return -1;
 	}
-	if (fsroot_clean_name(name->ptr, clean, cap, &err) < 0) {
+	if (map_name(srv, a, op, name, mapped, sizeof(mapped)) < 0)
+		return -1;
+	if (fsroot_clean_name(mapped, clean, cap, &err) < 0) {
 		refuse_why(srv, a, op, name, err.code, err.msg, err.why);
 		return -1;
 	}
 	/* --no-options: a pure RFC 1350 server does not look at them at all,
 	 * not even at a tsize to refuse an upload early (the data is still
-	 * held to --max-upload). */
+	 * held to --max-upload). hpa's -r: those are never granted. */
 	if (!cfg->no_options)
 		tftp_opts_from_packet(p, &req->opts);
+	req->opts.present &= ~cfg->refuse;
 	if (op == TFTP_OP_WRQ && cfg->max_upload &&
 	    (req->opts.present & TFTP_OPT_TSIZE) &&
 	    req->opts.tsize > cfg->max_upload) {
@@ -430,12 +473,37 @@ static ssize_t listen_recv(struct tftpd_listener *l, struct arrival *a)
 	return n;
 }
 
+/* Run by inetd: once nothing has come for the idle time and no transfer
+ * runs, exit; inetd starts a new one with the next request. */
+static void arm_idle(struct server *srv)
+{
+	struct timeval tv = {.tv_sec = (time_t)srv->cfg->idle_exit_s};
+	if (srv->ev_idle)
+		evtimer_add(srv->ev_idle, &tv);
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)fd;
+	(void)what;
+	if (srv->table.count > 0) {
+		arm_idle(srv);
+		return;
+	}
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "idle for %u s: exiting",
+		  (unsigned)srv->cfg->idle_exit_s);
+	srv->stopping = 1;
+	event_base_loopbreak(srv->base);
+}
+
 static void on_listen(evutil_socket_t fd, short what, void *arg)
 {
 	struct tftpd_listener *l = arg;
 	struct server *srv = l->srv;
 	(void)fd;
 	(void)what;
+	arm_idle(srv);
 	int started = 0;
 	/* A bounded number of new transfers a turn: the transfers running
 	 * get their turn in between. A fast client asks again as soon as it
@@ -680,6 +748,9 @@ static int open_listeners(struct server *srv)
 	for (int i = 0; i < passed; i++)
 		if (adopt_listener(srv, TFTPD_LISTEN_FDS_START + i) < 0)
 			return -1;
+	/* Run by inetd (tftp-hpa's way without -l): the socket is stdin. */
+	if (cfg->inetd && !passed)
+		return adopt_listener(srv, STDIN_FILENO);
 	if (passed && cfg->nlisten)
 		tftp_logf(&srv->log, TFTP_LOG_INFO, "sockets from systemd: "
 			  "-a ignored");
@@ -762,18 +833,50 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(srv->ev_grace, &tv);
 }
 
+static void reload_remap(struct server *srv);
+static void reopen(struct server *srv);
+
 /* SIGHUP, as from systemd's ExecReload or logrotate: transfers go on.
- * There is no configuration file to re-read (everything is on the command
- * line); what can change under a running server is re-opened: the syslog
- * connection (syslogd restarted) and the root directory (a new mount or a
- * replaced directory at the same path). Not after --chroot: neither path
- * is reachable any more. */
+ * The remap file is read again (a bad one leaves the old rules); what can
+ * change under a running server is re-opened: the syslog connection
+ * (syslogd restarted) and the root directory (a new mount or a replaced
+ * directory at the same path). Not after --chroot: the root's path is not
+ * reachable any more (a remap file is, if it is inside). */
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
-	const struct tftpd_config *cfg = srv->cfg;
 	(void)sig;
 	(void)what;
+	systemd_notify("RELOADING=1");
+	reload_remap(srv);
+	reopen(srv);
+	systemd_notify("READY=1");
+}
+
+/* The remap file read again; a bad new one is reported and the rules in
+ * force stay. */
+static void reload_remap(struct server *srv)
+{
+	const char *path = srv->cfg->remap_file;
+	char why[512];
+	if (!path)
+		return;
+	struct remap *r = remap_load(path, why, sizeof(why));
+	if (!r) {
+		tftp_logf(&srv->log, TFTP_LOG_WARN,
+			  "SIGHUP: remap file %s; the %u rules read before "
+			  "stay", why, remap_count(srv->remap));
+		return;
+	}
+	remap_free(srv->remap);
+	srv->remap = r;
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "SIGHUP: remap file %s: %u rules",
+		  path, remap_count(r));
+}
+
+static void reopen(struct server *srv)
+{
+	const struct tftpd_config *cfg = srv->cfg;
 	if (cfg->chroot) {
 		tftp_logf(&srv->log, TFTP_LOG_INFO,
 			  "SIGHUP: nothing to reopen inside --chroot; "
@@ -827,9 +930,26 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 		return -1;
 	}
 	srv->root.permissive = cfg->permissive;
+	srv->root.no_create = cfg->no_create;
+	if (cfg->remap_file) {
+		char why[512];
+		srv->remap = remap_load(cfg->remap_file, why, sizeof(why));
+		if (!srv->remap) {
+			tftp_logf(&srv->log, TFTP_LOG_ERR, "remap file %s", why);
+			return -1;
+		}
+		tftp_logf(&srv->log, TFTP_LOG_INFO, "remap file %s: %u rules",
+			  cfg->remap_file, remap_count(srv->remap));
+	}
 	env_init(srv);
 	if (open_listeners(srv) < 0)
 		return -1;
+	if (cfg->inetd && cfg->idle_exit_s) {
+		srv->ev_idle = evtimer_new(srv->base, on_idle, srv);
+		if (!srv->ev_idle)
+			return -1;
+		arm_idle(srv);
+	}
 	srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
 	srv->ev_sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
 	srv->ev_sighup = evsignal_new(srv->base, SIGHUP, on_reload, srv);
@@ -853,9 +973,12 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 void server_ready(struct server *srv)
 {
 	const struct tftpd_config *cfg = srv->cfg;
+	/* Not over a whole file system (tftp-hpa's mode without -s serves
+	 * "/"): the walk would take minutes. */
+	int whole_fs = strcmp(cfg->root, "/") == 0;
 	if (cfg->allow_write) {
 		fsroot_probe_tmpfile(&srv->root);
-		unsigned stale = fsroot_clean_stale(&srv->root);
+		unsigned stale = whole_fs ? 0 : fsroot_clean_stale(&srv->root);
 		if (stale)
 			tftp_logf(&srv->log, TFTP_LOG_INFO,
 				  "removed %u temporary upload file(s) left by a "
@@ -867,13 +990,16 @@ void server_ready(struct server *srv)
 			      : srv->root.link == FSROOT_LINK_NONE
 				      ? ", uploads via hidden temporary names"
 				      : ", uploads via O_TMPFILE";
-	tftp_logf(&srv->log, TFTP_LOG_INFO, "serving %s (%s)%s, %s", cfg->root,
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "serving %s (%s)%s, %s, as %s",
+		  cfg->root,
 		  !cfg->allow_write ? "read-only"
+		  : cfg->no_create ? "writes to existing files only"
 		  : cfg->allow_overwrite ? "writes, overwrite allowed"
 					 : "writes, new files only",
 		  uploads,
 		  srv->root.use_openat2 ? "openat2 confinement"
-					: "component-walk confinement");
+					: "component-walk confinement",
+		  cfg->user ? cfg->user : "the invoking user");
 	/* Type=notify: the sockets are bound and privileges dropped. */
 	systemd_notify("READY=1");
 }
@@ -961,10 +1087,15 @@ void server_fini(struct server *srv)
 	srv->ev_sighup = NULL;
 	if (srv->ev_grace)
 		event_free(srv->ev_grace);
+	if (srv->ev_idle)
+		event_free(srv->ev_idle);
+	srv->ev_idle = NULL;
 	srv->ev_sigterm = srv->ev_sigint = srv->ev_grace = NULL;
 	if (srv->base)
 		event_base_free(srv->base);
 	srv->base = NULL;
 	table_fini(&srv->table);
+	remap_free(srv->remap);
+	srv->remap = NULL;
 	fsroot_fini(&srv->root);
 }

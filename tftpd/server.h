@@ -36,6 +36,7 @@ struct server {
 	struct tftp_log log;
 	struct event_base *base;
 	struct fsroot root;
+	struct remap *remap;       /* --remap rules, or NULL */
 	struct fs_source fs;       /* the root as the sessions' source */
 	struct source source;
 	struct tftpd_limits *limits; /* shared by the workers (limits.h) */
@@ -43,6 +44,7 @@ struct server {
 	struct tftpd_listener listeners[TFTPD_MAX_LISTEN];
 	size_t nlisteners;
 	struct event *ev_sigterm, *ev_sigint, *ev_sighup, *ev_grace;
+	struct event *ev_idle;     /* inetd mode: exit when idle */
 	int stopping;
 
 	struct session_table table; /* the live transfers */

@@ -302,7 +302,7 @@ static int session_after(struct session *s)
 	/* A running engine always has a deadline; if it ever had none the
 	 * session would live forever, so check again after the timeout. */
 	uint64_t wait = deadline == UINT64_MAX
-				? (uint64_t)s->env->cfg->timeout_s * 1000u
+				? (uint64_t)tftpd_timeout_ms(s->env->cfg)
 				: (deadline > now ? deadline - now : 0);
 	struct timeval tv = {.tv_sec = (time_t)(wait / 1000u),
 			     .tv_usec = (suseconds_t)((wait % 1000u) * 1000u)};
@@ -488,7 +488,7 @@ static void xfer_config(const struct session *s,
 		asked.present &= ~(unsigned)TFTP_OPT_TSIZE;
 	tftp_opts_negotiate(&asked, &caps, !req->is_write, req->mode,
 			    sized ? s->file.size : 0, &xc->opts);
-	xc->timeout_ms = cfg->timeout_s * 1000u;
+	xc->timeout_ms = tftpd_timeout_ms(cfg);
 	xc->max_retries = cfg->retries;
 	/* Linger after the final ACK to repeat it if the client sends the
 	 * last block again. Three timeouts: the client's retransmit timer is

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #define TFTPD_MAX_LISTEN 16
+/* umask: leave the inherited one (tftp-hpa's -p). */
+#define TFTPD_UMASK_INHERIT ((mode_t)-1)
 /* Datagrams read from one socket per wake-up before the others get their
  * turn (a listening socket, or a transfer's). */
 #define TFTPD_RECV_BATCH 64
@@ -45,6 +47,24 @@ struct tftpd_config {
 	int use_syslog;
 	uint32_t grace_ms;         /* after SIGTERM/SIGINT */
 	unsigned workers;          /* --workers: >1 binds with SO_REUSEPORT */
+	const char *remap_file;    /* --remap / hpa's -m: tftp-hpa's rules */
+	uint32_t timeout_ms;       /* hpa's -T (us): overrides timeout_s */
+	unsigned refuse;           /* hpa's -r: TFTP_OPT_* bits never granted */
+	int no_create;             /* hpa without -c: only replace files */
+	const char *pidfile;       /* hpa's -P */
+	int daemonize;             /* hpa's -l: detach from the terminal */
+	int inetd;                 /* hpa without -l/-L: the socket is stdin */
+	uint32_t idle_exit_s;      /* inetd mode: exit after this idle time */
+	/* hpa without -s: names are absolute paths, served if beneath one of
+	 * these directories (the root is then "/"). */
+	const char *prefixes[TFTPD_MAX_LISTEN];
+	size_t nprefixes;
 };
+
+/* The retransmit timeout in ms: hpa's -T (microseconds), else -t. */
+static inline uint32_t tftpd_timeout_ms(const struct tftpd_config *cfg)
+{
+	return cfg->timeout_ms ? cfg->timeout_ms : cfg->timeout_s * 1000u;
+}
 
 #endif
