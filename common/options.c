@@ -33,6 +33,9 @@ static const struct opt_def opt_defs[] = {
 	{"timeout", TFTP_OPT_TIMEOUT, TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX},
 	{"tsize", TFTP_OPT_TSIZE, 0, UINT64_MAX},
 	{"windowsize", TFTP_OPT_WINDOWSIZE, TFTP_WINDOW_MIN, TFTP_WINDOW_MAX},
+	{"blksize2", TFTP_OPT_BLKSIZE2, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX},
+	{"utimeout", TFTP_OPT_UTIMEOUT, TFTP_UTIMEOUT_MIN, TFTP_UTIMEOUT_MAX},
+	{"rollover", TFTP_OPT_ROLLOVER, 0, 1},
 };
 #define N_OPT_DEFS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
@@ -71,7 +74,8 @@ int tftp_parse_decimal(struct tftp_slice s, uint64_t max, uint64_t *out)
 static int opt_value(const struct opt_def *d, struct tftp_slice v,
 		     uint64_t *out, int clamp)
 {
-	uint64_t max = clamp && d->bit == TFTP_OPT_BLKSIZE ? UINT64_MAX : d->max;
+	int size = d->bit == TFTP_OPT_BLKSIZE || d->bit == TFTP_OPT_BLKSIZE2;
+	uint64_t max = clamp && size ? UINT64_MAX : d->max;
 	if (tftp_parse_decimal(v, max, out) < 0 || *out < d->min)
 		return -1;
 	if (*out > d->max)
@@ -94,6 +98,15 @@ static void opts_set(struct tftp_opts *o, unsigned bit, uint64_t v)
 		break;
 	case TFTP_OPT_WINDOWSIZE:
 		o->windowsize = (uint32_t)v;
+		break;
+	case TFTP_OPT_BLKSIZE2:
+		o->blksize2 = (uint32_t)v;
+		break;
+	case TFTP_OPT_UTIMEOUT:
+		o->utimeout = (uint32_t)v;
+		break;
+	case TFTP_OPT_ROLLOVER:
+		o->rollover = (uint32_t)v;
 		break;
 	}
 	o->present |= bit;
@@ -124,6 +137,42 @@ static uint32_t clamp_cap(uint32_t cap, uint32_t lo, uint32_t hi)
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {
 	return a < b ? a : b;
+}
+
+/* The largest power of 2 not above v (v >= 1). */
+static uint32_t pow2_floor(uint32_t v)
+{
+	uint32_t p = 1;
+	while (p <= v / 2u)
+		p *= 2u;
+	return p;
+}
+
+/* tftp-hpa's own options, each only where the standard one is absent. */
+static void negotiate_hpa(const struct tftp_opts *req,
+			  const struct tftp_server_caps *caps,
+			  struct tftp_opts *acc)
+{
+	if ((req->present & TFTP_OPT_BLKSIZE2) &&
+	    !(req->present & TFTP_OPT_BLKSIZE) &&
+	    req->blksize2 >= TFTP_BLKSIZE_MIN &&
+	    req->blksize2 <= TFTP_BLKSIZE_MAX) {
+		uint32_t v = min_u32(min_u32(req->blksize2, TFTP_BLKSIZE2_MAX),
+				     clamp_cap(caps->max_blksize,
+					       TFTP_BLKSIZE_MIN,
+					       TFTP_BLKSIZE_MAX));
+		opts_set(acc, TFTP_OPT_BLKSIZE2, pow2_floor(v));
+	}
+	uint64_t max_us = (uint64_t)clamp_cap(caps->max_timeout,
+					      TFTP_TIMEOUT_MIN,
+					      TFTP_TIMEOUT_MAX) * 1000000u;
+	if ((req->present & TFTP_OPT_UTIMEOUT) &&
+	    !(acc->present & TFTP_OPT_TIMEOUT) &&
+	    !(req->present & TFTP_OPT_TIMEOUT) &&
+	    req->utimeout >= TFTP_UTIMEOUT_MIN && req->utimeout <= max_us)
+		opts_set(acc, TFTP_OPT_UTIMEOUT, req->utimeout);
+	if ((req->present & TFTP_OPT_ROLLOVER) && req->rollover == 0)
+		opts_set(acc, TFTP_OPT_ROLLOVER, 0);
 }
 
 void tftp_opts_negotiate(const struct tftp_opts *req,
@@ -158,6 +207,7 @@ void tftp_opts_negotiate(const struct tftp_opts *req,
 			 min_u32(req->windowsize,
 				 clamp_cap(caps->max_window, TFTP_WINDOW_MIN,
 					   TFTP_WINDOW_MAX)));
+	negotiate_hpa(req, caps, acc);
 }
 
 static uint64_t opts_get(const struct tftp_opts *o, unsigned bit)
@@ -171,6 +221,12 @@ static uint64_t opts_get(const struct tftp_opts *o, unsigned bit)
 		return o->tsize;
 	case TFTP_OPT_WINDOWSIZE:
 		return o->windowsize;
+	case TFTP_OPT_BLKSIZE2:
+		return o->blksize2;
+	case TFTP_OPT_UTIMEOUT:
+		return o->utimeout;
+	case TFTP_OPT_ROLLOVER:
+		return o->rollover;
 	}
 	return 0;
 }
@@ -218,10 +274,17 @@ static int check_oack_opt(const struct tftp_opts *asked,
 		return -1;
 	}
 	uint64_t want = opts_get(asked, d->bit);
-	if ((d->bit == TFTP_OPT_BLKSIZE || d->bit == TFTP_OPT_WINDOWSIZE) &&
+	if ((d->bit == TFTP_OPT_BLKSIZE || d->bit == TFTP_OPT_WINDOWSIZE ||
+	     d->bit == TFTP_OPT_BLKSIZE2) &&
 	    v > want) {
 		snprintf(why, whylen, "OACK %s %" PRIu64 " above the %" PRIu64
 			 " requested", d->name, v, want);
+		return -1;
+	}
+	if ((d->bit == TFTP_OPT_UTIMEOUT || d->bit == TFTP_OPT_ROLLOVER) &&
+	    v != want) {
+		snprintf(why, whylen, "OACK %s %" PRIu64 " differs from the %"
+			 PRIu64 " requested", d->name, v, want);
 		return -1;
 	}
 	if (d->bit == TFTP_OPT_TIMEOUT && v != want) {

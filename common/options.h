@@ -13,12 +13,20 @@ enum tftp_opt_bit {
 	TFTP_OPT_TIMEOUT = 1u << 1,
 	TFTP_OPT_TSIZE = 1u << 2,
 	TFTP_OPT_WINDOWSIZE = 1u << 3,
+	/* tftp-hpa's own, granted as it grants them (clients use them): */
+	TFTP_OPT_BLKSIZE2 = 1u << 4, /* a block size, answered as a power of 2 */
+	TFTP_OPT_UTIMEOUT = 1u << 5, /* the timeout in microseconds */
+	TFTP_OPT_ROLLOVER = 1u << 6, /* the block number after 65535 (0) */
 };
+#define TFTP_OPT_LAST TFTP_OPT_ROLLOVER
 
 #define TFTP_TIMEOUT_MIN 1u
 #define TFTP_TIMEOUT_MAX 255u
 #define TFTP_WINDOW_MIN 1u
 #define TFTP_WINDOW_MAX 65535u
+#define TFTP_UTIMEOUT_MIN 10000u      /* tftp-hpa's range, microseconds */
+#define TFTP_UTIMEOUT_MAX 255000000u
+#define TFTP_BLKSIZE2_MAX 32768u      /* the largest power of 2 <= 65464 */
 
 /* A set of options: a field is meaningful only if its bit is in present. */
 struct tftp_opts {
@@ -27,6 +35,9 @@ struct tftp_opts {
 	uint32_t timeout;     /* seconds */
 	uint64_t tsize;
 	uint32_t windowsize;
+	uint32_t blksize2;    /* a power of 2 in an OACK */
+	uint32_t utimeout;    /* microseconds */
+	uint32_t rollover;    /* 0 or 1; only 0 is granted */
 };
 
 /* Options of a request (or OACK) packet. Names are case-insensitive, unknown
@@ -49,6 +60,10 @@ struct tftp_server_caps {
 };
 
 /* Server side: decide which of the request's options are accepted.
+ * tftp-hpa's: blksize2 (if no blksize) as the largest power of 2 within
+ * the request and the cap; utimeout (if no timeout) echoed within the
+ * timeout cap; rollover only as 0 (wrapping to block 0, as here; a server
+ * may decline the rest, RFC 2347).
  * is_read: RRQ (tsize answered with file_size) or WRQ (tsize echoed).
  * tsize is not offered for netascii reads (the wire size is unknown).
  * An OACK is due iff acc->present != 0. */
@@ -59,7 +74,7 @@ void tftp_opts_negotiate(const struct tftp_opts *req,
 
 /* Append the options of o to a request or OACK of length len. Returns the
  * new length or 0 if it does not fit. Order: blksize timeout tsize
- * windowsize. */
+ * windowsize blksize2 utimeout rollover. */
 size_t tftp_opts_append(uint8_t *buf, size_t cap, size_t len,
 			const struct tftp_opts *o);
 

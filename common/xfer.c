@@ -51,6 +51,16 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 	return 0;
 }
 
+/* The negotiated timeout in ms: the timeout option (seconds), else
+ * tftp-hpa's utimeout (microseconds, at least 1 ms). */
+static uint32_t agreed_timeout_ms(const struct tftp_opts *o)
+{
+	if (o->present & TFTP_OPT_TIMEOUT)
+		return o->timeout * 1000u;
+	uint32_t ms = o->utimeout / 1000u;
+	return ms ? ms : 1u;
+}
+
 /* Put the negotiated (or default) parameters in force and size the buffers
  * for them. o == NULL means plain RFC 1350. */
 static int apply_opts(struct tftp_xfer *x, const struct tftp_opts *o)
@@ -59,12 +69,14 @@ static int apply_opts(struct tftp_xfer *x, const struct tftp_opts *o)
 	if (!o)
 		o = &none;
 	x->agreed = *o;
-	x->blksize = (o->present & TFTP_OPT_BLKSIZE) ? o->blksize
-						     : TFTP_BLKSIZE_DEFAULT;
+	x->blksize = (o->present & TFTP_OPT_BLKSIZE)    ? o->blksize
+		     : (o->present & TFTP_OPT_BLKSIZE2) ? o->blksize2
+							: TFTP_BLKSIZE_DEFAULT;
 	x->window = (o->present & TFTP_OPT_WINDOWSIZE) ? o->windowsize : 1;
-	x->fixed_timeout = (o->present & TFTP_OPT_TIMEOUT) != 0;
+	x->fixed_timeout =
+		(o->present & (TFTP_OPT_TIMEOUT | TFTP_OPT_UTIMEOUT)) != 0;
 	if (x->fixed_timeout)
-		x->rto_ms = o->timeout * 1000u;
+		x->rto_ms = agreed_timeout_ms(o);
 	/* The buffer also holds the control packets: at a small blksize an
 	 * OACK (blksize 8 with tsize, timeout, windowsize) is longer than a
 	 * DATA packet, so never less than a default-size packet. */
@@ -104,7 +116,7 @@ static uint32_t wait_ms(const struct tftp_xfer *x)
 
 uint64_t tftp_xfer_give_up_ms(const struct tftp_xfer *x)
 {
-	uint64_t t = x->fixed_timeout ? x->agreed.timeout * 1000u
+	uint64_t t = x->fixed_timeout ? agreed_timeout_ms(&x->agreed)
 				      : x->cfg.timeout_ms;
 	return t * x->cfg.max_retries;
 }
@@ -430,7 +442,8 @@ static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
 static uint64_t dally_ms(const struct tftp_xfer *x)
 {
 	uint64_t d = x->cfg.dally_ms;
-	uint64_t peer = x->fixed_timeout ? 2000u * x->agreed.timeout : 0;
+	uint64_t peer = x->fixed_timeout ? 2u * (uint64_t)agreed_timeout_ms(&x->agreed)
+					  : 0;
 	return d > peer ? d : peer;
 }
 

@@ -84,17 +84,19 @@ int hpa_invoked(int argc, char **argv)
 	return argc > 1 && strcmp(argv[1], "--hpa-compat") == 0;
 }
 
-/* -r: an option tftp-hpa knows, never granted. Ours has no utimeout,
- * rollover or blksize2 to refuse: they are never granted anyway. */
+/* -r: an option tftp-hpa knows, never granted. */
 static void refuse_option(struct tftpd_config *cfg, const char *name)
 {
 	static const struct {
 		const char *name;
 		unsigned bit;
 	} known[] = {
-		{"blksize", TFTP_OPT_BLKSIZE}, {"blksize2", 0},
-		{"tsize", TFTP_OPT_TSIZE},     {"timeout", TFTP_OPT_TIMEOUT},
-		{"utimeout", 0},               {"rollover", 0},
+		{"blksize", TFTP_OPT_BLKSIZE},
+		{"blksize2", TFTP_OPT_BLKSIZE2},
+		{"tsize", TFTP_OPT_TSIZE},
+		{"timeout", TFTP_OPT_TIMEOUT},
+		{"utimeout", TFTP_OPT_UTIMEOUT},
+		{"rollover", TFTP_OPT_ROLLOVER},
 		{"windowsize", TFTP_OPT_WINDOWSIZE},
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

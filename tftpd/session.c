@@ -534,8 +534,9 @@ static int xfer_setup(struct session *s, const struct session_request *req,
 		.write = io_write,
 		.flush = req->is_write ? io_flush : NULL,
 	};
-	uint32_t blk = (xc.opts.present & TFTP_OPT_BLKSIZE) ? xc.opts.blksize
-							     : TFTP_BLKSIZE_DEFAULT;
+	uint32_t blk = (xc.opts.present & TFTP_OPT_BLKSIZE)    ? xc.opts.blksize
+		       : (xc.opts.present & TFTP_OPT_BLKSIZE2) ? xc.opts.blksize2
+							       : TFTP_BLKSIZE_DEFAULT;
 	s->by_sendfile = use_sendfile(s, req, blk);
 	if (s->by_sendfile)
 		io.send_file = io_send_file;

@@ -24,6 +24,12 @@ static int limit_ok(const struct tftp_opts *asked, unsigned bit, uint64_t v)
 		return v <= asked->windowsize;
 	case TFTP_OPT_TIMEOUT:
 		return v == asked->timeout;
+	case TFTP_OPT_BLKSIZE2:
+		return v <= asked->blksize2;
+	case TFTP_OPT_UTIMEOUT:
+		return v == asked->utimeout;
+	case TFTP_OPT_ROLLOVER:
+		return v == asked->rollover;
 	}
 	return 1;
 }
@@ -38,6 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	asked.timeout = fz_range(&f, TFTP_TIMEOUT_MIN, TFTP_TIMEOUT_MAX);
 	asked.windowsize = fz_range(&f, TFTP_WINDOW_MIN, TFTP_WINDOW_MAX);
 	asked.tsize = fz_u64(&f);
+	asked.blksize2 = fz_range(&f, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX);
+	asked.utimeout = fz_range(&f, TFTP_UTIMEOUT_MIN, TFTP_UTIMEOUT_MAX);
+	asked.rollover = fz_range(&f, 0, 1);
 	size_t whylen = fz_range(&f, 1, 200);
 
 	size_t restlen;

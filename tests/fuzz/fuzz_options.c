@@ -30,6 +30,43 @@ static void check_decimal(struct tftp_slice s, uint64_t max)
 			   s.ptr, (unsigned long long)a);
 }
 
+/* tftp-hpa's options: blksize2 as a power of 2 (without blksize),
+ * utimeout echoed within the timeout cap (without timeout), rollover 0. */
+static void check_hpa_options(const struct tftp_opts *req,
+			      const struct tftp_server_caps *caps,
+			      const struct tftp_opts *acc)
+{
+	int b2 = (req->present & TFTP_OPT_BLKSIZE2) &&
+		 !(req->present & TFTP_OPT_BLKSIZE);
+	FUZZ_CHECK(!!(acc->present & TFTP_OPT_BLKSIZE2) == b2,
+		   "blksize2 granted %d", !b2);
+	if (b2) {
+		uint32_t lim = req->blksize2 < caps->max_blksize
+				       ? req->blksize2
+				       : caps->max_blksize;
+		if (lim > TFTP_BLKSIZE2_MAX)
+			lim = TFTP_BLKSIZE2_MAX;
+		uint32_t v = acc->blksize2;
+		FUZZ_CHECK(v && (v & (v - 1u)) == 0 && v <= lim && 2u * v > lim,
+			   "blksize2 %u asked, cap %u, answered %u",
+			   req->blksize2, caps->max_blksize, v);
+	}
+	uint32_t mt = caps->max_timeout == 0 || caps->max_timeout > 255u
+			      ? 255u
+			      : caps->max_timeout;
+	uint64_t max_us = (uint64_t)mt * 1000000u;
+	int ut = (req->present & TFTP_OPT_UTIMEOUT) &&
+		 !(req->present & TFTP_OPT_TIMEOUT) && req->utimeout <= max_us;
+	FUZZ_CHECK(!!(acc->present & TFTP_OPT_UTIMEOUT) == ut &&
+			   (!ut || acc->utimeout == req->utimeout),
+		   "utimeout %u (timeout cap %u)", req->utimeout,
+		   caps->max_timeout);
+	int ro = (req->present & TFTP_OPT_ROLLOVER) && req->rollover == 0;
+	FUZZ_CHECK(!!(acc->present & TFTP_OPT_ROLLOVER) == ro &&
+			   (!ro || acc->rollover == 0),
+		   "rollover %u", req->rollover);
+}
+
 static void check_negotiation(const struct tftp_opts *req,
 			      const struct tftp_server_caps *caps, int is_read,
 			      enum tftp_mode mode, uint64_t fsize,
@@ -63,6 +100,7 @@ static void check_negotiation(const struct tftp_opts *req,
 		FUZZ_CHECK((acc->present & TFTP_OPT_TIMEOUT) &&
 				   acc->timeout == req->timeout,
 			   "timeout %u answered %u", req->timeout, acc->timeout);
+	check_hpa_options(req, caps, acc);
 	if (req->present & TFTP_OPT_TSIZE) {
 		if (is_read && mode == TFTP_MODE_NETASCII)
 			FUZZ_CHECK(!(acc->present & TFTP_OPT_TSIZE),
@@ -102,7 +140,7 @@ static void check_oack(const struct tftp_opts *req,
 	tftp_opts_from_packet(&p, &back);
 	FUZZ_CHECK(back.present == acc->present, "OACK options %#x vs %#x",
 		   back.present, acc->present);
-	for (unsigned bit = 1; bit <= TFTP_OPT_WINDOWSIZE; bit <<= 1)
+	for (unsigned bit = 1; bit <= TFTP_OPT_LAST; bit <<= 1)
 		if (acc->present & bit)
 			FUZZ_CHECK(ref_opts_get(&back, bit) ==
 					   ref_opts_get(acc, bit),
@@ -114,7 +152,7 @@ static void check_oack(const struct tftp_opts *req,
 	FUZZ_CHECK(r == 0, "client refuses the server's OACK: %s", why);
 	FUZZ_CHECK(agreed.present == acc->present, "agreed %#x vs %#x",
 		   agreed.present, acc->present);
-	for (unsigned bit = 1; bit <= TFTP_OPT_WINDOWSIZE; bit <<= 1)
+	for (unsigned bit = 1; bit <= TFTP_OPT_LAST; bit <<= 1)
 		if (acc->present & bit)
 			FUZZ_CHECK(ref_opts_get(&agreed, bit) ==
 					   ref_opts_get(acc, bit),

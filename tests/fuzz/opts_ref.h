@@ -21,6 +21,9 @@ static inline unsigned ref_opt_bit(struct tftp_slice name)
 		{"timeout", TFTP_OPT_TIMEOUT},
 		{"tsize", TFTP_OPT_TSIZE},
 		{"windowsize", TFTP_OPT_WINDOWSIZE},
+		{"blksize2", TFTP_OPT_BLKSIZE2},
+		{"utimeout", TFTP_OPT_UTIMEOUT},
+		{"rollover", TFTP_OPT_ROLLOVER},
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (name.len == strlen(known[i].name) &&
@@ -71,13 +74,26 @@ static inline int ref_opt_value(unsigned bit, struct tftp_slice v,
 		lo = TFTP_WINDOW_MIN;
 		hi = TFTP_WINDOW_MAX;
 		break;
+	case TFTP_OPT_BLKSIZE2:
+		lo = TFTP_BLKSIZE_MIN;
+		hi = TFTP_BLKSIZE_MAX;
+		break;
+	case TFTP_OPT_UTIMEOUT:
+		lo = TFTP_UTIMEOUT_MIN;
+		hi = TFTP_UTIMEOUT_MAX;
+		break;
+	case TFTP_OPT_ROLLOVER:
+		lo = 0;
+		hi = 1;
+		break;
 	case TFTP_OPT_TSIZE:
 		break;
 	default:
 		return -1;
 	}
 	uint64_t x;
-	uint64_t lim = bit == TFTP_OPT_BLKSIZE && in_request ? UINT64_MAX : hi;
+	int size = bit == TFTP_OPT_BLKSIZE || bit == TFTP_OPT_BLKSIZE2;
+	uint64_t lim = size && in_request ? UINT64_MAX : hi;
 	if (ref_decimal(v, lim, &x) < 0 || x < lo)
 		return -1;
 	*out = x > hi ? hi : x;
@@ -95,13 +111,20 @@ static inline uint64_t ref_opts_get(const struct tftp_opts *o, unsigned bit)
 		return o->tsize;
 	case TFTP_OPT_WINDOWSIZE:
 		return o->windowsize;
+	case TFTP_OPT_BLKSIZE2:
+		return o->blksize2;
+	case TFTP_OPT_UTIMEOUT:
+		return o->utimeout;
+	case TFTP_OPT_ROLLOVER:
+		return o->rollover;
 	}
 	return 0;
 }
 
 #define REF_ALL_OPTS                                                         \
 	(TFTP_OPT_BLKSIZE | TFTP_OPT_TIMEOUT | TFTP_OPT_TSIZE |              \
-	 TFTP_OPT_WINDOWSIZE)
+	 TFTP_OPT_WINDOWSIZE | TFTP_OPT_BLKSIZE2 | TFTP_OPT_UTIMEOUT |        \
+	 TFTP_OPT_ROLLOVER)
 
 /* Check tftp_opts_from_packet's result o against the packet's options:
  * an option with no valid occurrence is absent; one whose first
@@ -113,7 +136,7 @@ static inline const char *ref_check_from_packet(const struct tftp_packet *p,
 {
 	if (o->present & ~(unsigned)REF_ALL_OPTS)
 		return "unknown bit present";
-	for (unsigned bit = 1; bit <= TFTP_OPT_WINDOWSIZE; bit <<= 1) {
+	for (unsigned bit = 1; bit <= TFTP_OPT_LAST; bit <<= 1) {
 		int seen = 0, first_valid = 0, any_valid = 0, match = 0;
 		uint64_t first = 0;
 		uint64_t got = ref_opts_get(o, bit);

@@ -151,8 +151,17 @@ class Options(ServerCase):
                 self.get(opts, want)
 
     def test_unknown_options_are_ignored(self):
-        self.get([("multicast", ""), ("rollover", "0"), ("utimeout", "100000")], None)
+        self.get([("multicast", ""), ("mcast", "1"), ("x" * 40, "1")], None)
         self.get([("x" * 500, "y" * 500), ("blksize", "600")], {"blksize": "600"})
+
+    def test_hpa_options_granted_as_tftp_hpa_does(self):
+        """tftp-hpa's own options: rollover only as 0, utimeout within
+        range, blksize2 as a power of 2; out of range, not at all."""
+        self.get([("multicast", ""), ("rollover", "0"), ("utimeout", "100000")],
+                 {"rollover": "0", "utimeout": "100000"})
+        self.get([("rollover", "1"), ("utimeout", "9999")], None)
+        self.get([("blksize2", "1000")], {"blksize2": "512"})
+        self.get([("blksize2", "1000"), ("blksize", "600")], {"blksize": "600"})
 
     def test_netascii_read_has_no_tsize(self):
         text = b"one\ntwo\r\nthree\n" * 50

@@ -187,7 +187,12 @@ START_TEST(names_case_and_unknown)
 	ck_assert_uint_eq(o.present, TFTP_OPT_WINDOWSIZE);
 	o = one("multicast", "1");
 	ck_assert_uint_eq(o.present, 0);
-	o = one("blksize2", "512");
+	o = one("BlkSize2", "512");
+	ck_assert_uint_eq(o.present, TFTP_OPT_BLKSIZE2);
+	ck_assert_uint_eq(o.blksize2, 512);
+	o = one("utimeout", "9999"); /* below tftp-hpa's 10000 */
+	ck_assert_uint_eq(o.present, 0);
+	o = one("rollover", "2");
 	ck_assert_uint_eq(o.present, 0);
 	o = one("blksiz", "512");
 	ck_assert_uint_eq(o.present, 0);
@@ -208,7 +213,9 @@ START_TEST(all_options_together)
 	tftp_opts_from_packet(&k.p, &o);
 	ck_assert_uint_eq(o.present, TFTP_OPT_BLKSIZE | TFTP_OPT_TIMEOUT |
 					     TFTP_OPT_TSIZE |
-					     TFTP_OPT_WINDOWSIZE);
+					     TFTP_OPT_WINDOWSIZE |
+					     TFTP_OPT_ROLLOVER);
+	ck_assert_uint_eq(o.rollover, 0);
 	ck_assert_uint_eq(o.blksize, 1428);
 	ck_assert_uint_eq(o.timeout, 3);
 	ck_assert_uint_eq(o.tsize, 0);
@@ -343,6 +350,39 @@ START_TEST(negotiate_max_timeout)
 	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 1, &acc);
 	ck_assert_uint_eq(acc.present, TFTP_OPT_TIMEOUT);
 	ck_assert_uint_eq(acc.timeout, 10);
+}
+END_TEST
+
+/* tftp-hpa's own options, granted as it grants them. */
+START_TEST(negotiate_hpa_options)
+{
+	struct tftp_opts req = {.present = TFTP_OPT_BLKSIZE2 |
+					   TFTP_OPT_UTIMEOUT | TFTP_OPT_ROLLOVER,
+				.blksize2 = 1468, .utimeout = 250000};
+	struct tftp_opts acc;
+	struct tftp_server_caps caps = {1, 0, 0, 0};
+	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 1, &acc);
+	ck_assert_uint_eq(acc.present, req.present);
+	ck_assert_uint_eq(acc.blksize2, 1024); /* a power of 2 */
+	ck_assert_uint_eq(acc.utimeout, 250000);
+	ck_assert_uint_eq(acc.rollover, 0);
+	/* Capped by -B and 32768; blksize wins over blksize2; timeout over
+	 * utimeout; rollover 1 declined; utimeout above the timeout cap. */
+	req.blksize2 = 65464;
+	caps.max_blksize = 40000;
+	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 1, &acc);
+	ck_assert_uint_eq(acc.blksize2, 32768);
+	req.present |= TFTP_OPT_BLKSIZE | TFTP_OPT_TIMEOUT;
+	req.blksize = 1000;
+	req.timeout = 2;
+	req.rollover = 1;
+	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 1, &acc);
+	ck_assert_uint_eq(acc.present, TFTP_OPT_BLKSIZE | TFTP_OPT_TIMEOUT);
+	req.present = TFTP_OPT_UTIMEOUT;
+	req.utimeout = 11000000;
+	caps.max_timeout = 10;
+	tftp_opts_negotiate(&req, &caps, 1, TFTP_MODE_OCTET, 1, &acc);
+	ck_assert_uint_eq(acc.present, 0);
 }
 END_TEST
 
@@ -539,6 +579,7 @@ static Suite *options_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("oack");
 	tcase_add_test(tc, negotiate_max_timeout);
+	tcase_add_test(tc, negotiate_hpa_options);
 	tcase_add_test(tc, oack_accept);
 	tcase_add_test(tc, oack_refuse);
 	tcase_add_test(tc, oack_refuse_structure);

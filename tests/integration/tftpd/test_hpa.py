@@ -19,7 +19,8 @@ import time
 import unittest
 
 from tftptest import (ACK, DATA, ERROR, OACK, Endpoint, free_udp_port, main,
-                      owns_udp_port, pack_ack, pack_data, pack_rrq, pack_wrq,
+                      owns_udp_port, pack_ack, pack_data, pack_error,
+                      pack_rrq, pack_wrq,
                       scaled, tftpd_path, wait_for, WRAPPER)
 
 
@@ -182,6 +183,33 @@ class Hpa(unittest.TestCase):
         self.assertEqual((d1.block, again.block), (1, 1))
         # -T 200000: the first retransmission after ~0.2 s, not 1 s.
         self.assertLess(took, scaled(0.8))
+
+    def test_hpa_own_options(self):
+        """blksize2, utimeout and rollover, as tftp-hpa grants them."""
+        p, port = self.foreground("-s", self.root)
+        with Endpoint() as e:
+            e.send(pack_rrq("pxelinux.0", opts={"blksize2": 700,
+                                                "utimeout": 200000,
+                                                "rollover": 0}), port)
+            o = e.recv(3)
+            self.assertEqual(o.op, OACK)
+            self.assertEqual(o.optdict(), {"blksize2": "512",
+                                           "utimeout": "200000",
+                                           "rollover": "0"})
+            e.send(pack_ack(0), o.port)
+            d1 = e.recv(3)
+            self.assertEqual((d1.block, len(d1.payload)), (1, 512))
+            t0 = time.monotonic()
+            again = e.recv(3)
+            took = time.monotonic() - t0
+        self.assertEqual(again.block, 1)
+        self.assertLess(took, scaled(0.8))  # utimeout 0.2 s, not 1 s
+        with Endpoint() as e:
+            # rollover 1 is declined: no OACK for it alone.
+            e.send(pack_rrq("pxelinux.0", opts={"rollover": 1}), port)
+            d = e.recv(3)
+            self.assertEqual((d.op, d.block), (DATA, 1))
+            e.send(pack_error(0, "enough"), d.port)
 
     def test_directories_without_secure(self):
         other = os.path.join(self.dir, "other")
