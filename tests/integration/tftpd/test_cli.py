@@ -117,6 +117,18 @@ class Cli(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("missing", r.stderr)
 
+    def test_port_in_use_says_who_holds_it(self):
+        """Start-up that explains itself: the port taken by another
+        server is named as such, exit status 1."""
+        import socket
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            r = run_tftpd("-r", self.root, "-a", "127.0.0.1:%d" % port)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("Address already in use (another TFTP server holds "
+                      "the port", r.stderr)
+
 
 if __name__ == "__main__":
     main()
