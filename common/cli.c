@@ -30,3 +30,20 @@ uint64_t tftp_cli_num(const char *prog, const char *opt, const char *s,
 				     (unsigned long long)max);
 	return v;
 }
+
+unsigned tftp_cli_umask(const char *prog, const char *opt, const char *s)
+{
+	unsigned v = 0;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n && n <= 4u; i++) {
+		if (s[i] < '0' || s[i] > '7') {
+			n = 0;
+			break;
+		}
+		v = v * 8u + (unsigned)(s[i] - '0');
+	}
+	if (n == 0 || n > 4u || v > 0777u)
+		tftp_cli_usage_error(prog, "%s: '%s' is not an octal mask "
+				     "(e.g. 022)", opt, s);
+	return v;
+}

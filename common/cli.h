@@ -16,4 +16,8 @@ void tftp_cli_usage_error(const char *prog, const char *fmt, ...)
 uint64_t tftp_cli_num(const char *prog, const char *opt, const char *s,
 		      uint64_t min, uint64_t max);
 
+/* A file mode mask in octal (e.g. 022), 0 to 0777, digits only; anything
+ * else is a usage error. */
+unsigned tftp_cli_umask(const char *prog, const char *opt, const char *s);
+
 #endif

@@ -3,7 +3,6 @@
  * --hpa-compat first. See hpa.h and tftpd(8), "TFTP-HPA COMPATIBILITY". */
 #include "hpa.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,16 +107,6 @@ static void refuse_option(struct tftpd_config *cfg, const char *name)
 		    "timeout, utimeout, rollover, windowsize)", name);
 }
 
-static mode_t hpa_umask(const char *arg)
-{
-	char *end;
-	errno = 0;
-	unsigned long m = strtoul(arg, &end, 8);
-	if (errno || end == arg || *end || m > 0777 || arg[0] == '-')
-		usage_error("--umask: '%s' is not an octal mask (e.g. 022)", arg);
-	return (mode_t)m;
-}
-
 static int hpa_listen(struct tftpd_config *cfg, int c, const char *arg)
 {
 	switch (c) {
@@ -196,7 +185,7 @@ static int hpa_access(struct tftpd_config *cfg, int c, const char *arg,
 		cfg->user = arg;
 		return 1;
 	case 'U':
-		cfg->umask = hpa_umask(arg);
+		cfg->umask = (mode_t)tftp_cli_umask("in.tftpd", "--umask", arg);
 		*umask_set = 1;
 		return 1;
 	case 'v':

@@ -244,18 +244,6 @@ static int limit_option(struct tftpd_config *cfg, int c, const char *arg)
 	return 0;
 }
 
-/* An octal file mode mask, e.g. 022. */
-static mode_t parse_umask(const char *opt, const char *arg)
-{
-	char *end;
-	errno = 0;
-	unsigned long m = strtoul(arg, &end, 8);
-	if (errno || end == arg || *end || m > 0777 || arg[0] == '-' ||
-	    arg[0] == '+' || arg[0] == ' ')
-		usage_error("%s: '%s' is not an octal mask (e.g. 022)", opt, arg);
-	return (mode_t)m;
-}
-
 static int access_option(struct tftpd_config *cfg, int c, const char *arg)
 {
 	switch (c) {
@@ -266,7 +254,7 @@ static int access_option(struct tftpd_config *cfg, int c, const char *arg)
 		cfg->allow_overwrite = 1;
 		return 1;
 	case 'U':
-		cfg->umask = parse_umask("--umask", arg);
+		cfg->umask = (mode_t)tftp_cli_umask("tftpd", "--umask", arg);
 		return 1;
 	case 'u':
 		if (!arg[0])

@@ -14,7 +14,8 @@ import unittest
 
 from tftptest import (ACK, DATA, ERROR, OACK, UNDER_VALGRIND, Endpoint,
                       TftpdServer, main, pack_ack, pack_data, pack_error,
-                      pack_rrq, pack_wrq, pattern, scaled, tftpd_path, wait_for)
+                      pack_rrq, pack_wrq, pattern, scaled, tftpd_path, wait_for,
+                      fd_targets)
 
 TRANSFERS = 400 if UNDER_VALGRIND else 3000
 # The warm-up is the measured run itself, once: the allocator keeps the
@@ -31,14 +32,7 @@ def sanitized():
 
 
 def fds(pid):
-    d = "/proc/%d/fd" % pid
-    out = []
-    for n in os.listdir(d):
-        try:
-            out.append(os.readlink(os.path.join(d, n)))
-        except FileNotFoundError:
-            pass  # closed meanwhile (a dallying upload ending)
-    return sorted(out)
+    return sorted(fd_targets(pid))
 
 
 def rss_kib(pid):
