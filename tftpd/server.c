@@ -1000,8 +1000,12 @@ void server_ready(struct server *srv)
 		  srv->root.use_openat2 ? "openat2 confinement"
 					: "component-walk confinement",
 		  cfg->user ? cfg->user : "the invoking user");
-	/* Type=notify: the sockets are bound and privileges dropped. */
-	systemd_notify("READY=1");
+	/* Type=notify: the sockets are bound and privileges dropped; the
+	 * status line is what systemctl status shows. */
+	char state[600];
+	snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %s on %zu "
+		 "socket(s)", cfg->root, srv->nlisteners);
+	systemd_notify(state);
 }
 
 /* A lockstep transfer waits for its peer after every packet, and a peer

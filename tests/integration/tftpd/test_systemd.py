@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """systemd: socket activation (the sockets of a tftpd.socket, passed in
-LISTEN_FDS) and Type=notify readiness, run with the real
+LISTEN_FDS) and Type=notify readiness and status, run with the real
 systemd-socket-activate and a notification socket of the test's own.
 
 Socket activation: the server serves on the passed socket (and says so),
@@ -127,7 +127,10 @@ class Notify(unittest.TestCase):
             sock.settimeout(scaled(10))
             srv = TftpdServer(env={"NOTIFY_SOCKET": path})
             with srv:
-                self.assertEqual(sock.recv(4096), b"READY=1")
+                ready = sock.recv(4096).split(b"\n")
+                self.assertEqual(ready[0], b"READY=1")
+                self.assertEqual(ready[1], ("STATUS=serving %s on 1 socket(s)"
+                                            % srv.root).encode())
                 srv.write("x", b"x")
                 with srv.client() as c:
                     self.assertEqual(c.get("x").data, b"x")
