@@ -97,6 +97,63 @@ static int parse_ops(const char *ops, unsigned *flags, char *why, size_t wl)
 	return 0;
 }
 
+/* The end of a bracket expression starting at p ("[" at p[-1]): "]" first
+ * (after an optional "^") is a member; [:class:] and the like are skipped
+ * whole. NULL if it does not end. */
+static const char *bracket_end(const char *p)
+{
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	for (; *p && *p != ']'; p++)
+		if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *e = strchr(p + 2, p[1]);
+			if (!e || e[1] != ']')
+				return NULL;
+			p = e + 1;
+		}
+	return *p ? p : NULL;
+}
+
+/* Expressions that make glibc's regcomp build exponentially large
+ * automata (it copies a repeated subexpression once per repetition):
+ * a quantifier on a quantifier ("a++", "a{9}{9}"), bounds above 255, or
+ * bounded repetitions whose counts multiply past 4096. POSIX leaves the
+ * first undefined and no remap file needs the others. NULL, or why. */
+static const char *too_costly(const char *rx)
+{
+	unsigned long product = 1;
+	int after_quantifier = 0;
+	for (const char *p = rx; *p; p++) {
+		int quant = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+		if (quant && after_quantifier)
+			return "a quantifier on a quantifier";
+		after_quantifier = quant;
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			p = bracket_end(p + 1);
+			if (!p)
+				return NULL; /* regcomp reports it */
+		} else if (*p == '{') {
+			char *end;
+			unsigned long lo = strtoul(p + 1, &end, 10), hi = lo;
+			if (*end == ',')
+				hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
+			if (lo > 255 || hi > 255)
+				return "a repetition count above 255";
+			product *= (hi > lo ? hi : lo) + 1u;
+			if (product > 4096)
+				return "repetition counts multiply past 4096";
+			const char *close = strchr(p, '}');
+			if (close)
+				p = close;
+		}
+	}
+	return NULL;
+}
+
 /* One line into rule r. 1: a rule; 0: nothing on the line; -1: why. */
 static int parse_line(const char *line, struct rule *r, char *why, size_t wl)
 {
@@ -120,6 +177,11 @@ static int parse_line(const char *line, struct rule *r, char *why, size_t wl)
 			return -1;
 		}
 		pat[0] = '\0';
+	}
+	const char *costly = too_costly(rx);
+	if (costly) {
+		snprintf(why, wl, "regular expression '%.40s': %s", rx, costly);
+		return -1;
 	}
 	int rc = regcomp(&r->rx, rx,
 			 REG_EXTENDED | ((r->flags & RULE_ICASE) ? REG_ICASE : 0));

@@ -219,7 +219,9 @@ class Loading(unittest.TestCase):
         for body, why in (("r ^a$\n", "without a replacement"),
                           ("# ok\nrx ^a$ b\n", "unknown operation 'x'"),
                           ("r~ ^a$ b\n", "exclude each other"),
-                          ("\n\ne (unclosed\n", "bad regular expression")):
+                          ("\n\ne (unclosed\n", "bad regular expression"),
+                          ("r a++++++++++++ b\n", "a quantifier on a quantifier"),
+                          ("r (a{200}){200} b\n", "multiply past 4096")):
             with self.subTest(why=why):
                 fd, path = tempfile.mkstemp(suffix=".remap")
                 with os.fdopen(fd, "w") as f:
