@@ -89,6 +89,12 @@ class Malformed(ServerCase):
                 log("  %-34s -> %s" % (name, replies or "silence"))
                 self.check_reply(name, replies, allowed)
                 self.assertTrue(self.server.alive(), "tftpd died on %s" % name)
+                # End a transfer a request started, so that its
+                # retransmissions cannot reach a later case's socket
+                # (the kernel may give it the same port).
+                for p in replies:
+                    if p.op in (DATA, OACK):
+                        c.send(error(0, "done"), p.port)
         self.assert_serving("malformed requests")
 
     def test_non_requests_get_no_reply(self):
