@@ -10,12 +10,54 @@
 #define UDP_SEGMENT 103 /* linux/udp.h, for older C libraries */
 #endif
 
-int udp_send(int fd, const struct sockaddr *peer, socklen_t peerlen,
-	     const uint8_t *pkt, size_t len)
+void udp_from_set(struct udp_from *from, const struct sockaddr *local,
+		  int ifindex)
 {
+	struct msghdr m;
+	memset(from, 0, sizeof(*from));
+	memset(&m, 0, sizeof(m));
+	m.msg_control = from->c.buf;
+	m.msg_controllen = sizeof(from->c.buf);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (local->sa_family == AF_INET) {
+		struct in_pktinfo pi;
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi_spec_dst = ((const struct sockaddr_in *)local)->sin_addr;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		from->len = CMSG_SPACE(sizeof(pi));
+	} else if (local->sa_family == AF_INET6) {
+		struct in6_pktinfo pi;
+		memset(&pi, 0, sizeof(pi));
+		pi.ipi6_addr = ((const struct sockaddr_in6 *)local)->sin6_addr;
+		pi.ipi6_ifindex = (unsigned)ifindex;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		from->len = CMSG_SPACE(sizeof(pi));
+	}
+}
+
+int udp_send(int fd, const struct sockaddr *peer, socklen_t peerlen,
+	     const struct udp_from *from, const uint8_t *pkt, size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)pkt, .iov_len = len};
+	struct msghdr m = {
+		.msg_name = (void *)peer,
+		.msg_namelen = peerlen,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	if (from && from->len) {
+		m.msg_control = (void *)from->c.buf;
+		m.msg_controllen = from->len;
+	}
 	ssize_t n;
 	do
-		n = sendto(fd, pkt, len, 0, peer, peerlen);
+		n = sendmsg(fd, &m, 0);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -1 : 0;
 }
@@ -33,11 +75,15 @@ static int send_gso(const struct tftpd_batch *b)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		char buf[CMSG_SPACE(sizeof(uint16_t)) +
+			 sizeof(((struct udp_from *)0)->c)];
 	} cbuf;
 	/* CMSG_SPACE pads past CMSG_LEN: zero the padding so the kernel is
 	 * never handed uninitialised stack bytes (valgrind flags them). */
 	memset(&cbuf, 0, sizeof(cbuf));
+	size_t fromlen = b->to.from ? b->to.from->len : 0;
+	if (fromlen)
+		memcpy(cbuf.buf, b->to.from->c.buf, fromlen);
 	struct iovec iov = {.iov_base = (void *)b->buf, .iov_len = b->len};
 	struct msghdr m = {
 		.msg_name = (void *)b->to.peer,
@@ -45,9 +91,10 @@ static int send_gso(const struct tftpd_batch *b)
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
+		.msg_controllen = fromlen + CMSG_SPACE(sizeof(uint16_t)),
 	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	/* After the source address's message, if any. */
+	struct cmsghdr *c = (struct cmsghdr *)(void *)(cbuf.buf + fromlen);
 	uint16_t seg = (uint16_t)b->seg;
 	c->cmsg_level = SOL_UDP;
 	c->cmsg_type = UDP_SEGMENT;
@@ -80,6 +127,10 @@ static void send_mmsg(const struct tftpd_batch *b)
 		msgs[i].msg_hdr.msg_namelen = b->to.peerlen;
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
+		if (b->to.from && b->to.from->len) {
+			msgs[i].msg_hdr.msg_control = (void *)b->to.from->c.buf;
+			msgs[i].msg_hdr.msg_controllen = b->to.from->len;
+		}
 		off += len;
 	}
 	unsigned done = 0;
@@ -96,8 +147,8 @@ static void send_mmsg(const struct tftpd_batch *b)
 void batch_flush(struct tftpd_batch *b)
 {
 	if (b->count == 1)
-		(void)udp_send(b->to.fd, b->to.peer, b->to.peerlen, b->buf,
-			       b->len);
+		(void)udp_send(b->to.fd, b->to.peer, b->to.peerlen, b->to.from,
+			       b->buf, b->len);
 	else if (b->count > 1 && (*b->to.no_gso || send_gso(b) < 0))
 		if (*b->to.no_gso) /* refused just now, or before */
 			send_mmsg(b);
@@ -107,7 +158,8 @@ void batch_flush(struct tftpd_batch *b)
 void batch_add(struct tftpd_batch *b, const struct batch_dest *to,
 	       const uint8_t *pkt, size_t len)
 {
-	if (b->count && (b->to.fd != to->fd || b->closed || len > b->seg ||
+	if (b->count && (b->to.fd != to->fd || b->to.peer != to->peer ||
+			 b->closed || len > b->seg ||
 			 b->len + len > sizeof(b->buf) ||
 			 b->count >= TFTPD_BATCH_MAX))
 		batch_flush(b);

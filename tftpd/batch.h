@@ -10,18 +10,38 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #define TFTPD_BATCH_BYTES 65000u  /* one GSO send stays below the IP limit */
 #define TFTPD_BATCH_MAX 64u       /* segments per send (UDP_MAX_SEGMENTS) */
 
-/* Where a batch goes: the transfer's socket and peer, and its flag that
- * GSO was refused on that socket (set here, kept by the owner). The
- * pointers must stay valid until the batch is flushed. */
+/* The source address of what goes out of a socket bound to a wildcard
+ * (one shared by many clients: --single-port, or a listener's ERROR): an
+ * IP_PKTINFO / IPV6_PKTINFO control message, so that every answer comes
+ * from the address its request was sent to (PXE ROMs drop others). */
+struct udp_from {
+	size_t len; /* 0: none, the socket's own address */
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} c;
+};
+
+/* from for the local address (from the request's packet info; its port
+ * is ignored) and interface; len 0 for a family without it. */
+void udp_from_set(struct udp_from *from, const struct sockaddr *local,
+		  int ifindex);
+
+/* Where a batch goes: the transfer's socket and peer, the source address
+ * on a shared socket (NULL: none), and its flag that GSO was refused on
+ * that socket (set here, kept by the owner). The pointers must stay
+ * valid until the batch is flushed. */
 struct batch_dest {
 	int fd;
 	const struct sockaddr *peer;
 	socklen_t peerlen;
+	const struct udp_from *from;
 	int *no_gso;
 };
 
@@ -41,8 +61,9 @@ void batch_add(struct tftpd_batch *b, const struct batch_dest *to,
 /* Send what is collected (a failed send is a loss: the timer recovers). */
 void batch_flush(struct tftpd_batch *b);
 
-/* One datagram to peer, retried on EINTR. Returns 0 or -1. */
+/* One datagram to peer (from from, if not NULL), retried on EINTR.
+ * Returns 0 or -1. */
 int udp_send(int fd, const struct sockaddr *peer, socklen_t peerlen,
-	     const uint8_t *pkt, size_t len);
+	     const struct udp_from *from, const uint8_t *pkt, size_t len);
 
 #endif

@@ -40,6 +40,8 @@ static const char usage_text[] =
 	"  -w, --write               accept uploads (WRQ) of new files\n"
 	"      --overwrite           with -w, also replace existing files\n"
 	"  -R, --port-range LO:HI    local ports for transfers (default: any)\n"
+	"      --single-port         every transfer on the listening port (behind\n"
+	"                            NAT, in containers, through load balancers)\n"
 	"  -B, --max-blksize N       largest blksize granted (8..65464, default 65464)\n"
 	"      --max-window N        largest windowsize granted (1..65535, default 64)\n"
 	"      --no-options          ignore option requests (pure RFC 1350)\n"
@@ -116,6 +118,7 @@ enum {
 	OPT_WORKERS,
 	OPT_REMAP,
 	OPT_HPA,
+	OPT_SINGLE_PORT,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
@@ -128,6 +131,7 @@ static const struct option long_opts[] = {
 	{"write", no_argument, NULL, 'w'},
 	{"overwrite", no_argument, NULL, OPT_OVERWRITE},
 	{"port-range", required_argument, NULL, 'R'},
+	{"single-port", no_argument, NULL, OPT_SINGLE_PORT},
 	{"max-blksize", required_argument, NULL, 'B'},
 	{"max-window", required_argument, NULL, OPT_MAX_WINDOW},
 	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
@@ -185,6 +189,9 @@ static int listen_option(struct tftpd_config *cfg, int c, const char *arg)
 		if (tftp_parse_port_range(arg, &cfg->port_lo, &cfg->port_hi) < 0)
 			usage_error("--port-range: '%s' is not LO:HI "
 				    "(1 <= LO <= HI <= 65535)", arg);
+		return 1;
+	case OPT_SINGLE_PORT:
+		cfg->single_port = 1;
 		return 1;
 	case OPT_WORKERS:
 		cfg->workers = (unsigned)parse_num("--workers", arg, 1, 256);
@@ -327,6 +334,9 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 			    "with -r)", argv[optind]);
 	if (cfg->allow_overwrite && !cfg->allow_write)
 		usage_error("--overwrite needs -w");
+	if (cfg->single_port && cfg->port_lo)
+		usage_error("--port-range and --single-port exclude each other "
+			    "(transfers use the listening port)");
 }
 
 /* ---- logging ----------------------------------------------------------- */

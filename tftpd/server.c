@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "limits.h"
 #include "remap.h"
+#include "sock.h"
 #include "net.h"
 #include "options.h"
 #include "session.h"
@@ -93,49 +94,15 @@ static void reply_error(const struct arrival *a, uint16_t code, const char *msg)
 {
 	uint8_t pkt[TFTP_HDR_LEN + 128];
 	size_t len = tftp_build_error(pkt, sizeof(pkt), code, msg);
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cbuf;
-	struct iovec iov = {.iov_base = pkt, .iov_len = len};
-	struct msghdr m;
-	memset(&m, 0, sizeof(m));
-	memset(&cbuf, 0, sizeof(cbuf));
-	m.msg_name = (void *)&a->peer;
-	m.msg_namelen = a->peerlen;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
+	struct udp_from from;
 	if (!len)
 		return;
-	if (a->have_pktinfo) {
-		m.msg_control = cbuf.buf;
-		struct cmsghdr *c;
-		if (a->local.ss_family == AF_INET) {
-			struct in_pktinfo pi;
-			memset(&pi, 0, sizeof(pi));
-			pi.ipi_spec_dst =
-				((const struct sockaddr_in *)&a->local)->sin_addr;
-			m.msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(&m);
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		} else {
-			struct in6_pktinfo pi;
-			memset(&pi, 0, sizeof(pi));
-			pi.ipi6_addr =
-				((const struct sockaddr_in6 *)&a->local)->sin6_addr;
-			pi.ipi6_ifindex = (unsigned)a->ifindex;
-			m.msg_controllen = CMSG_SPACE(sizeof(pi));
-			c = CMSG_FIRSTHDR(&m);
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		}
-	}
-	(void)sendmsg(a->l->fd, &m, 0);
+	from.len = 0;
+	if (a->have_pktinfo)
+		udp_from_set(&from, (const struct sockaddr *)&a->local,
+			     a->ifindex);
+	(void)udp_send(a->l->fd, (const struct sockaddr *)&a->peer, a->peerlen,
+		       &from, pkt, len);
 }
 
 static void refuse_why(struct server *srv, const struct arrival *a,
@@ -336,7 +303,8 @@ static const uint8_t *settle_same_port(struct server *srv,
 	struct session *dup, *dally;
 	*copy = NULL;
 	(void)table_client(&srv->table, peer, &dup, &dally);
-	if (!dup || tftp_xfer_dallying(&dup->x))
+	/* On a shared socket (--single-port) it was read in order. */
+	if (!dup || dup->shared || tftp_xfer_dallying(&dup->x))
 		return buf;
 	*copy = malloc(len);
 	if (!*copy)
@@ -397,6 +365,9 @@ static int handle_request_in(struct server *srv, struct arrival *a,
 	req.peerlen = a->peerlen;
 	req.local = (const struct sockaddr *)&a->local;
 	req.locallen = a->locallen;
+	req.ifindex = a->ifindex;
+	req.have_pktinfo = a->have_pktinfo;
+	req.shared_fd = srv->cfg->single_port ? a->l->fd : -1;
 	req.is_write = op == TFTP_OP_WRQ;
 	req.clean = clean;
 	req.raw = buf;
@@ -497,34 +468,81 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(srv->base);
 }
 
-static void on_listen(evutil_socket_t fd, short what, void *arg)
+/* --single-port: a datagram on the listening socket that is not a
+ * request belongs to the transfer with its source's address and port.
+ * From anyone else it gets no answer, as on a listener in the normal mode:
+ * an ERROR 5 could reach a client that has just sent its next request
+ * from that port and be taken for the answer to it. Returns 1 if the
+ * datagram was taken, 0 if it is a request. */
+static int demux(struct server *srv, const struct arrival *a,
+		 const uint8_t *buf, size_t len)
 {
-	struct tftpd_listener *l = arg;
+	uint16_t op = tftp_packet_opcode(buf, len);
+	if (op == TFTP_OP_RRQ || op == TFTP_OP_WRQ)
+		return 0;
+	struct session *s = table_find(&srv->table,
+				       (const struct sockaddr *)&a->peer);
+	if (s && s->fd == a->l->fd) {
+		(void)session_input(s, buf, len);
+		return 1;
+	}
+	if (tftp_log_enabled(&srv->log, TFTP_LOG_DEBUG)) {
+		char who[64];
+		tftp_logf(&srv->log, TFTP_LOG_DEBUG, "%s: packet for no "
+			  "transfer, ignored", tftp_sockaddr_str(
+				  (const struct sockaddr *)&a->peer, who,
+				  sizeof(who)));
+	}
+	return 1;
+}
+
+/* Read what a listening socket has queued, up to a batch. */
+static void listen_drain(struct tftpd_listener *l)
+{
 	struct server *srv = l->srv;
-	(void)fd;
-	(void)what;
-	arm_idle(srv);
 	int started = 0;
 	/* A bounded number of new transfers a turn: the transfers running
 	 * get their turn in between. A fast client asks again as soon as it
 	 * has sent its final ACK, and reading on here would start transfer
 	 * after transfer while the finished ones wait unread, until the
 	 * client is refused for having --max-per-client of them. */
-	for (int i = 0; i < TFTPD_RECV_BATCH && started < LISTEN_STARTS_MAX &&
-			!srv->stopping;
+	for (int i = 0; i < TFTPD_RECV_BATCH && started < LISTEN_STARTS_MAX;
 	     i++) {
 		struct arrival a;
 		ssize_t n = listen_recv(l, &a);
 		if (n < 0)
 			break;
-		if (n > 0)
+		if (n == 0 || (srv->cfg->single_port &&
+			       demux(srv, &a, srv->buf, (size_t)n)))
+			continue;
+		/* Shutting down (--single-port keeps the socket for the
+		 * transfers that run): no new ones. */
+		if (!srv->stopping)
 			started += handle_request(srv, &a, srv->buf, (size_t)n);
 	}
+}
+
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+	struct tftpd_listener *l = arg;
+	(void)fd;
+	(void)what;
+	arm_idle(l->srv);
+	listen_drain(l);
 }
 
 /* ---- listening sockets ------------------------------------------------- */
 
 static const char *bind_hint(int e, const struct sockaddr *sa);
+
+/* Room for a burst of requests; with --single-port for every transfer's
+ * windows both ways. */
+static void listener_buffers(const struct server *srv, int fd)
+{
+	tftp_sock_buffer(fd, 1, srv->cfg->single_port ? 8u << 20 : 1u << 20);
+	if (srv->cfg->single_port)
+		tftp_sock_buffer(fd, 0, 8u << 20);
+}
 
 /* A bound listening socket for sa, or -1 after logging why. */
 static int listen_socket(struct server *srv, const struct sockaddr *sa,
@@ -555,9 +573,9 @@ static int listen_socket(struct server *srv, const struct sockaddr *sa,
 		what = "SO_REUSEPORT";
 		rc = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	}
-	/* Room for a burst of requests. */
-	int rcv = 1 << 20;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* Room for a burst of requests; with --single-port for every
+	 * transfer's windows both ways. */
+	listener_buffers(srv, fd);
 	if (rc == 0) {
 		what = "cannot listen";
 		rc = bind(fd, sa, len);
@@ -723,6 +741,7 @@ static int adopt_listener(struct server *srv, int fd)
 		return -1;
 	}
 	tftp_sockaddr_str((struct sockaddr *)&ss, where, sizeof(where));
+	listener_buffers(srv, fd);
 	int rc = ss.ss_family == AF_INET6
 			 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
 				      sizeof(one))
@@ -813,7 +832,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	srv->stopping = 1;
 	systemd_notify("STOPPING=1");
-	close_listeners(srv);
+	/* --single-port: the running transfers use them. */
+	if (!srv->cfg->single_port)
+		close_listeners(srv);
 	/* A dallying upload is complete and in place: nothing to wait for. */
 	for (struct session *s = srv->table.all, *next; s; s = next) {
 		next = s->next;
@@ -1024,6 +1045,9 @@ void server_ready(struct server *srv)
 
 static void poll_sessions(struct server *srv)
 {
+	for (size_t i = 0; srv->cfg->single_port && i < srv->nlisteners; i++)
+		if (srv->listeners[i].fd >= 0)
+			listen_drain(&srv->listeners[i]);
 	for (struct session *s = srv->table.all, *next; s; s = next) {
 		next = s->next; /* s may end and be freed */
 		session_poll(s);

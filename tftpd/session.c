@@ -34,7 +34,7 @@
 static int raw_send(struct session *s, const uint8_t *pkt, size_t len)
 {
 	return udp_send(s->fd, (const struct sockaddr *)&s->peer, s->peerlen,
-			pkt, len);
+			&s->from, pkt, len);
 }
 
 static void batch_add_for(struct session *s, const uint8_t *pkt, size_t len)
@@ -43,6 +43,7 @@ static void batch_add_for(struct session *s, const uint8_t *pkt, size_t len)
 		.fd = s->fd,
 		.peer = (const struct sockaddr *)&s->peer,
 		.peerlen = s->peerlen,
+		.from = &s->from,
 		.no_gso = &s->no_gso,
 	};
 	batch_add(s->env->batch, &to, pkt, len);
@@ -262,7 +263,7 @@ static void session_free(struct session *s)
 		event_free(s->ev_read);
 	if (s->ev_timer)
 		event_free(s->ev_timer);
-	if (s->fd >= 0)
+	if (s->fd >= 0 && !s->shared)
 		close(s->fd);
 	if (s->is_write)
 		src_abort(s->env->src, &s->up);
@@ -338,9 +339,29 @@ static void stranger(struct session *s, const struct sockaddr *from,
 			  s->peer_str, tftp_sockaddr_str(from, who, sizeof(who)));
 }
 
+/* A datagram from the peer: into the engine. 1 if the session ended. */
+static int peer_input(struct session *s, const uint8_t *pkt, size_t len,
+		      uint64_t now)
+{
+	/* Larger than any TFTP packet (MSG_TRUNC gives the real size): not
+	 * from a working peer; the timer covers a real loss. */
+	if (len > TFTP_PACKET_MAX)
+		return 0;
+	tftp_xfer_input(&s->x, pkt, len, now);
+	return session_after(s);
+}
+
+int session_input(struct session *s, const uint8_t *pkt, size_t len)
+{
+	s->env->activity++;
+	return peer_input(s, pkt, len, tftp_now_ms());
+}
+
 int session_poll(struct session *s)
 {
 	int fd = s->fd;
+	if (s->shared)
+		return 0; /* the server reads the shared socket */
 	uint8_t *buf = s->env->buf;
 	for (int i = 0; i < TFTPD_RECV_BATCH; i++) {
 		struct sockaddr_storage from;
@@ -360,12 +381,7 @@ int session_poll(struct session *s)
 				 (size_t)n, now);
 			continue;
 		}
-		/* Larger than any TFTP packet (MSG_TRUNC gives the real size):
-		 * not from a working peer; the timer covers a real loss. */
-		if ((size_t)n > TFTP_PACKET_MAX)
-			continue;
-		tftp_xfer_input(&s->x, buf, (size_t)n, now);
-		if (session_after(s))
+		if (peer_input(s, buf, (size_t)n, now))
 			return 1;
 		/* Lockstep: the peer waits for our answer, so nothing else is
 		 * queued; skip the read that would only say EAGAIN (epoll
@@ -444,6 +460,11 @@ static struct session *session_new(struct session_env *env,
 	memcpy(s->name, req->clean, namelen + 1u);
 	memcpy(&s->peer, req->peer, req->peerlen);
 	s->peerlen = req->peerlen;
+	/* --single-port: everything goes out of the listening socket, from
+	 * the address the request came to. */
+	s->shared = req->shared_fd >= 0;
+	if (s->shared && req->have_pktinfo)
+		udp_from_set(&s->from, req->local, req->ifindex);
 	s->req_hash = session_request_hash(req->raw, req->rawlen);
 	s->start_us = tftp_now_us();
 	tftp_sockaddr_str(req->peer, s->peer_str, sizeof(s->peer_str));
@@ -518,7 +539,7 @@ static int use_sendfile(const struct session *s,
 			const struct session_request *req, uint32_t blk)
 {
 	return !req->is_write && req->mode == TFTP_MODE_OCTET &&
-	       s->file.fd >= 0 && blk > BATCH_SEG_MAX && blk % 2u == 0 &&
+	       !s->shared && s->file.fd >= 0 && blk > BATCH_SEG_MAX && blk % 2u == 0 &&
 	       !tftp_sockaddr_is_loopback(req->peer);
 }
 
@@ -551,7 +572,7 @@ static int xfer_setup(struct session *s, const struct session_request *req,
 		       (tftp_xfer_blksize(&s->x) + TFTP_HDR_LEN + 64u);
 	/* Room in the socket buffer for a whole window, so a window is not
 	 * lost to our own buffer (capped at 8 MiB). */
-	if (burst > (200u << 10))
+	if (burst > (200u << 10) && !s->shared)
 		tftp_sock_buffer(s->fd, req->is_write,
 				 burst > (8u << 20) ? (8u << 20) : burst);
 	return 0;
@@ -559,10 +580,13 @@ static int xfer_setup(struct session *s, const struct session_request *req,
 
 static int arm_events(struct session *s, struct tftp_err *err)
 {
-	s->ev_read = event_new(s->env->base, s->fd, EV_READ | EV_PERSIST,
-			       on_readable, s);
+	/* On a shared socket the server reads and hands datagrams over. */
+	if (!s->shared)
+		s->ev_read = event_new(s->env->base, s->fd,
+				       EV_READ | EV_PERSIST, on_readable, s);
 	s->ev_timer = evtimer_new(s->env->base, on_timer, s);
-	if (!s->ev_read || !s->ev_timer || event_add(s->ev_read, NULL) < 0) {
+	if ((!s->ev_read && !s->shared) || !s->ev_timer ||
+	    (s->ev_read && event_add(s->ev_read, NULL) < 0)) {
 		errno_err(ENOMEM, err, "");
 		return -1;
 	}
@@ -579,7 +603,8 @@ int session_start(struct session_env *env, const struct session_request *req,
 	}
 	if (open_data(s, req, err) < 0)
 		goto fail;
-	s->fd = transfer_socket(env, req->local, req->locallen);
+	s->fd = s->shared ? req->shared_fd
+			  : transfer_socket(env, req->local, req->locallen);
 	if (s->fd < 0) {
 		errno_err(errno, err, "Cannot open a transfer socket");
 		goto fail;
@@ -613,8 +638,13 @@ uint64_t session_request_hash(const uint8_t *req, size_t len)
 
 int session_replace_by(struct session *s, const uint8_t *req, size_t len)
 {
-	if (tftp_xfer_peer_answered(&s->x) ||
-	    session_request_hash(req, len) == s->req_hash)
+	/* On the shared socket (--single-port) the client's next request
+	 * may come before its final ACK of this transfer, and never is a
+	 * repeat once it has answered us: a client repeats a request only
+	 * while it has had no answer. */
+	int next = s->shared && tftp_xfer_peer_answered(&s->x);
+	if (!next && (tftp_xfer_peer_answered(&s->x) ||
+		      session_request_hash(req, len) == s->req_hash))
 		return 0;
 	/* Ended without an ERROR: the client already waits for the answer
 	 * to its new request, and an ERROR from the old port could be taken

@@ -47,10 +47,14 @@ struct session {
 	struct session_env *env;
 	/* The server's table (table.c) links it by these. */
 	struct session *prev, *next;  /* the list of all sessions */
-	struct session *hnext;        /* hash chain */
+	struct session *hnext;        /* hash chain (by client) */
 	size_t bucket;
+	struct session *tnext;        /* hash chain (by address:port) */
+	size_t tid_bucket;
 
 	int fd;                       /* the transfer socket (our TID) */
+	int shared;                   /* fd is the listener's (--single-port) */
+	struct udp_from from;         /* shared: the source address to use */
 	struct event *ev_read, *ev_timer;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
@@ -90,6 +94,8 @@ struct session_request {
 	socklen_t peerlen;
 	const struct sockaddr *local; /* the address the request came to */
 	socklen_t locallen;
+	int ifindex, have_pktinfo;    /* of local, as the kernel said */
+	int shared_fd;                /* --single-port: the listener, else -1 */
 	int is_write;
 	enum tftp_mode mode;
 	const char *clean;            /* fsroot_clean_name's result */
@@ -110,10 +116,15 @@ void session_abort(struct session *s, const char *why);
 /* A new request from this session's client address and port: 1 if it
  * replaced the session (it differs from the one that started it and the
  * client never answered us, so the client has given this transfer up and
- * sent no ERROR, as many PXE ROMs do after a tsize probe), 0 if the
+ * sent no ERROR, as many PXE ROMs do after a tsize probe; or, on the
+ * shared socket of --single-port, the client answered this transfer and
+ * so has moved on to a next command), 0 if the
  * session goes on (an identical request is a retransmission). */
 int session_replace_by(struct session *s, const uint8_t *req, size_t len);
 uint64_t session_request_hash(const uint8_t *req, size_t len);
+/* A datagram from the session's peer that arrived on the shared socket
+ * (--single-port). Returns 1 if the session ended and is freed, else 0. */
+int session_input(struct session *s, const uint8_t *pkt, size_t len);
 /* Read what is queued on the transfer socket now, as its read event
  * would (the server's spin calls it without asking epoll first).
  * Returns 1 if the session ended and is freed, else 0. */

@@ -25,6 +25,7 @@ struct tftpd_config {
 	const char *root;
 	struct tftpd_listen_spec listen[TFTPD_MAX_LISTEN];
 	size_t nlisten;
+	int single_port;           /* every transfer on the listening socket */
 	int family;                /* AF_UNSPEC, or AF_INET (-4) / AF_INET6 (-6) */
 	int allow_write;
 	int allow_overwrite;

@@ -17,6 +17,7 @@ struct session_table {
 	const struct tftpd_limits *limits; /* client keys, "same client" */
 	struct session *all;
 	struct session **buckets;
+	struct session **tids;             /* keyed by address and port */
 	size_t nbuckets;                   /* a power of two */
 	size_t count;
 };
@@ -35,6 +36,11 @@ void table_remove(struct session_table *t, struct session *s);
 unsigned table_client(const struct session_table *t,
 		      const struct sockaddr *peer, struct session **dup,
 		      struct session **dally);
+/* The transfer with peer's very address and port, or NULL: the lookup
+ * of every datagram with --single-port, so not by a walk of the client's
+ * chain (all clients behind one NAT are one client). */
+struct session *table_find(const struct session_table *t,
+			   const struct sockaddr *peer);
 /* Any transfer that is only dallying (it may give way), or NULL. */
 struct session *table_any_dallying(const struct session_table *t);
 

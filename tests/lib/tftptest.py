@@ -27,6 +27,9 @@ OPNAMES = {RRQ: "RRQ", WRQ: "WRQ", DATA: "DATA", ACK: "ACK", ERROR: "ERROR",
            OACK: "OACK"}
 
 WRAPPER = shlex.split(os.environ.get("TFTPD_WRAPPER", ""))
+# Options every TftpdServer gets, e.g. TFTPD_EXTRA_ARGS=--single-port to
+# run a suite against that mode.
+EXTRA_ARGS = shlex.split(os.environ.get("TFTPD_EXTRA_ARGS", ""))
 UNDER_VALGRIND = any("valgrind" in os.path.basename(w) for w in WRAPPER)
 SCALE = float(os.environ.get("TFTP_TEST_TIME_SCALE",
                              "10" if UNDER_VALGRIND else "1"))
@@ -571,7 +574,7 @@ class TftpdServer(ServerRoot):
         argv = [tftpd_path(), "-r", self.root, "-a", hostport]
         if self.verbose:
             argv.append("-v")
-        return WRAPPER + argv + self.privileges() + self.args
+        return WRAPPER + argv + self.privileges() + EXTRA_ARGS + self.args
 
     def privileges(self):
         return [] if self.plain else as_root_permissive(self.args)
