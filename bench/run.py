@@ -251,6 +251,27 @@ class Baseline(Ours):
         return BaselineServer(self.build, root, extra)
 
 
+class SinglePortServer(OurServer):
+    name = "tftpd --single-port"
+
+
+class SinglePort(Ours):
+    """Our tftpd with --single-port (every transfer on the listening
+    socket) and our client: --single-port side by side with the normal
+    mode, in one run."""
+
+    def __init__(self, build, workers):
+        super().__init__(build, workers)
+        self.key = "sp"
+        self.label = "tftpd --single-port + tftp"
+        self.server_cls = SinglePortServer
+        self.server_label = "tftpd --single-port"
+
+    def server(self, root):
+        extra = ["--workers", str(self.workers)] if self.workers > 1 else []
+        return SinglePortServer(self.build, root, extra + ["--single-port"])
+
+
 class Hpa(Impl):
     """in.tftpd with the tftp-hpa client (lockstep), and at its best
     (blksize, no windowsize) with the atftp or the curl client."""
@@ -609,6 +630,10 @@ class Bench:
             base = Baseline(a.baseline, a.workers, rev or "before")
             self.impls.append(base)
             bulk.append(base)
+        if a.single_port:
+            sp = SinglePort(self.build, a.workers)
+            self.impls.append(sp)
+            bulk.append(sp)
         self.header()
         self.prepare()
         self.start_servers()
@@ -657,6 +682,8 @@ class Bench:
         self.report(ours, hpa, atftp, bulk)
         if a.baseline:
             self.before_after(ours)
+        if a.single_port:
+            self.before_after(ours, "sp", "normal mode / --single-port")
         if self.warm_s:
             w = sorted(self.warm_s)
             self.say("memory warm-up before bulk transfers: %d times, median "
@@ -716,15 +743,16 @@ class Bench:
             self.say("  %-24s %s %s%s" % (label, shown, spread, extra))
         self.say()
 
-    def before_after(self, ours):
+    def before_after(self, ours, other="base",
+                     what="before/after (--baseline): this build / baseline"):
         """--baseline: every scenario's median, this build over the other
-        (for times, the other over this: above 1 is faster either way)."""
-        self.say("before/after (--baseline): this build / baseline, "
-                 "medians; > 1 is better")
+        (for times, the other over this: above 1 is faster either way).
+        --single-port: the normal mode over --single-port, the same way."""
+        self.say(what + ", medians; > 1 is better for the first")
         for (scen, key), vals in sorted(self.results.items()):
             if key != ours.key or not vals:
                 continue
-            mine, base = self.med(scen, "ours"), self.med(scen, "base")
+            mine, base = self.med(scen, "ours"), self.med(scen, other)
             if not mine or not base:
                 continue
             lower_better = scen in ("4a", "4b") or scen.startswith("cpu") \
@@ -912,6 +940,9 @@ def main():
                     help="tftpd --workers (default 1, see the comment)")
     ap.add_argument("--scenarios", default="12345",
                     help="which scenarios, e.g. 14 (default all)")
+    ap.add_argument("--single-port", action="store_true",
+                    help="also run our tftpd with --single-port, side by "
+                         "side with its normal mode")
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "results"))
     ap.add_argument("--baseline", default=None, metavar="BUILD",
                     help="also run tftpd and tftp from this other build "

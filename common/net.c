@@ -188,3 +188,14 @@ int tftp_sockaddr_is_loopback(const struct sockaddr *sa)
 	}
 	return 0;
 }
+
+int tftp_sockaddr_is_any(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)
+			       ->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(
+			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	return 0;
+}

@@ -29,6 +29,8 @@ int tftp_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 int tftp_sockaddr_same_host(const struct sockaddr *a,
 			    const struct sockaddr *b);
 uint16_t tftp_sockaddr_port(const struct sockaddr *sa);
+/* 1 if sa is the wildcard address (0.0.0.0 or ::). */
+int tftp_sockaddr_is_any(const struct sockaddr *sa);
 void tftp_sockaddr_set_port(struct sockaddr *sa, uint16_t port);
 socklen_t tftp_sockaddr_len(const struct sockaddr *sa);
 /* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */

@@ -366,7 +366,8 @@ static int handle_request_in(struct server *srv, struct arrival *a,
 	req.local = (const struct sockaddr *)&a->local;
 	req.locallen = a->locallen;
 	req.ifindex = a->ifindex;
-	req.have_pktinfo = a->have_pktinfo;
+	/* The source address matters only on a wildcard listener. */
+	req.have_pktinfo = a->have_pktinfo && a->l->wildcard;
 	req.shared_fd = srv->cfg->single_port ? a->l->fd : -1;
 	req.is_write = op == TFTP_OP_WRQ;
 	req.clean = clean;
@@ -473,7 +474,8 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
  * From anyone else it gets no answer, as on a listener in the normal mode:
  * an ERROR 5 could reach a client that has just sent its next request
  * from that port and be taken for the answer to it. Returns 1 if the
- * datagram was taken, 0 if it is a request. */
+ * datagram was taken (2: and the socket need not be read again now), 0
+ * if it is a request. */
 static int demux(struct server *srv, const struct arrival *a,
 		 const uint8_t *buf, size_t len)
 {
@@ -483,8 +485,10 @@ static int demux(struct server *srv, const struct arrival *a,
 	struct session *s = table_find(&srv->table,
 				       (const struct sockaddr *)&a->peer);
 	if (s && s->fd == a->l->fd) {
-		(void)session_input(s, buf, len);
-		return 1;
+		/* Lockstep and alone: nothing else is queued (the peer waits
+		 * for our answer); the caller need not ask for more. */
+		int alone = srv->table.count == 1 && tftp_xfer_window(&s->x) <= 1;
+		return session_input(s, buf, len) || !alone ? 1 : 2;
 	}
 	if (tftp_log_enabled(&srv->log, TFTP_LOG_DEBUG)) {
 		char who[64];
@@ -512,8 +516,11 @@ static void listen_drain(struct tftpd_listener *l)
 		ssize_t n = listen_recv(l, &a);
 		if (n < 0)
 			break;
-		if (n == 0 || (srv->cfg->single_port &&
-			       demux(srv, &a, srv->buf, (size_t)n)))
+		int taken = srv->cfg->single_port
+				    ? demux(srv, &a, srv->buf, (size_t)n) : 0;
+		if (taken == 2)
+			break;
+		if (n == 0 || taken)
 			continue;
 		/* Shutting down (--single-port keeps the socket for the
 		 * transfers that run): no new ones. */
@@ -544,6 +551,20 @@ static void listener_buffers(const struct server *srv, int fd)
 		tftp_sock_buffer(fd, 0, 8u << 20);
 }
 
+/* On a wildcard listener, where each request was sent (IP_PKTINFO /
+ * IPV6_PKTINFO): the answers come from there. A listener bound to one
+ * address has it already, and is spared the work per datagram. */
+static int want_pktinfo(int fd, const struct sockaddr *sa)
+{
+	int one = 1;
+	if (!tftp_sockaddr_is_any(sa))
+		return 0;
+	return sa->sa_family == AF_INET6
+		       ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+				    sizeof(one))
+		       : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+}
+
 /* A bound listening socket for sa, or -1 after logging why. */
 static int listen_socket(struct server *srv, const struct sockaddr *sa,
 			 socklen_t len, const char *where)
@@ -562,10 +583,9 @@ static int listen_socket(struct server *srv, const struct sockaddr *sa,
 		 * socket with plain IPv4 addresses, not v4-mapped ones. */
 		rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		if (rc == 0)
-			rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
-					sizeof(one));
+			rc = want_pktinfo(fd, sa);
 	} else {
-		rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		rc = want_pktinfo(fd, sa);
 	}
 	/* --workers: every worker binds its own socket to the same address
 	 * and the kernel spreads the clients over them. */
@@ -630,6 +650,7 @@ static int register_listener(struct server *srv, int fd,
 	l->srv = srv;
 	l->fd = fd;
 	l->family = sa->sa_family;
+	l->wildcard = tftp_sockaddr_is_any(sa);
 	memcpy(&l->addr, sa, len);
 	l->addrlen = len;
 	l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_listen, l);
@@ -728,7 +749,7 @@ static int adopt_listener(struct server *srv, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int type = 0, one = 1;
+	int type = 0;
 	socklen_t tl = sizeof(type);
 	char where[80];
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
@@ -742,11 +763,7 @@ static int adopt_listener(struct server *srv, int fd)
 	}
 	tftp_sockaddr_str((struct sockaddr *)&ss, where, sizeof(where));
 	listener_buffers(srv, fd);
-	int rc = ss.ss_family == AF_INET6
-			 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
-				      sizeof(one))
-			 : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one,
-				      sizeof(one));
+	int rc = want_pktinfo(fd, (struct sockaddr *)&ss);
 	int fl = fcntl(fd, F_GETFL);
 	if (rc < 0 || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
 	    srv->nlisteners >= TFTPD_MAX_LISTEN) {

@@ -26,6 +26,7 @@ struct tftpd_listener {
 	struct server *srv;
 	int fd;
 	int family;
+	int wildcard;             /* bound to 0.0.0.0 or :: */
 	struct sockaddr_storage addr; /* as bound (may be a wildcard) */
 	socklen_t addrlen;
 	struct event *ev;
