@@ -51,3 +51,11 @@ void tftp_err_from_errno(int e, const char *fallback, struct tftp_err *err)
 		break;
 	}
 }
+
+void tftp_err_set(struct tftp_err *err, uint16_t code, const char *msg,
+		  const char *why)
+{
+	err->code = code;
+	err->why = why;
+	snprintf(err->msg, sizeof(err->msg), "%s", msg);
+}

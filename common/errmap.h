@@ -13,4 +13,8 @@
  * it is. */
 void tftp_err_from_errno(int e, const char *fallback, struct tftp_err *err);
 
+/* Fill *err: code, msg (the client's), why (the log's; static or NULL). */
+void tftp_err_set(struct tftp_err *err, uint16_t code, const char *msg,
+		  const char *why);
+
 #endif

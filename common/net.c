@@ -199,3 +199,15 @@ int tftp_sockaddr_is_any(const struct sockaddr *sa)
 			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return 0;
 }
+
+int tftp_sockaddr_addr_str(const struct sockaddr *sa, char *out, size_t cap)
+{
+	const void *a;
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else
+		return -1;
+	return inet_ntop(sa->sa_family, a, out, (socklen_t)cap) ? 0 : -1;
+}

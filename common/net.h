@@ -29,6 +29,9 @@ int tftp_sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 int tftp_sockaddr_same_host(const struct sockaddr *a,
 			    const struct sockaddr *b);
 uint16_t tftp_sockaddr_port(const struct sockaddr *sa);
+/* The address alone, no port or brackets ("192.0.2.7", "2001:db8::7"),
+ * into out (cap bytes). 0, or -1. */
+int tftp_sockaddr_addr_str(const struct sockaddr *sa, char *out, size_t cap);
 /* 1 if sa is the wildcard address (0.0.0.0 or ::). */
 int tftp_sockaddr_is_any(const struct sockaddr *sa);
 void tftp_sockaddr_set_port(struct sockaddr *sa, uint16_t port);

@@ -21,9 +21,7 @@
 static void set_why(struct tftp_err *err, uint16_t code, const char *msg,
 		    const char *why)
 {
-	err->code = code;
-	err->why = why;
-	snprintf(err->msg, sizeof(err->msg), "%s", msg);
+	tftp_err_set(err, code, msg, why);
 }
 
 static void set_err(struct tftp_err *err, uint16_t code, const char *msg)
@@ -311,6 +309,44 @@ int fsroot_open_read(struct fsroot *r, const char *clean, struct stat *st,
 		return -1;
 	}
 	return fd;
+}
+
+int fsroot_open_dir(struct fsroot *r, const char *clean)
+{
+	return resolve(r, clean[0] ? clean : ".", O_RDONLY | O_DIRECTORY, 0);
+}
+
+int fsroot_make_dirs(struct fsroot *r, const char *clean, struct tftp_err *err)
+{
+	char path[TFTP_FILENAME_MAX + 2];
+	size_t n = strlen(clean);
+	if (n >= sizeof(path)) {
+		set_err(err, TFTP_ERR_ACCESS, "File name too long");
+		return -1;
+	}
+	memcpy(path, clean, n + 1);
+	/* Each directory on the way, from the top: mkdirat beneath its
+	 * parent, which is itself resolved confined (a symlink planted on
+	 * the way cannot redirect the creation). */
+	for (char *slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		char *base = strrchr(path, '/');
+		int pfd = base ? (*base = '\0', resolve(r, path, O_PATH | O_DIRECTORY, 0))
+			       : openat(r->dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (base)
+			*base = '/';
+		int rc = pfd < 0 ? -1 : mkdirat(pfd, base ? base + 1 : path, 0777);
+		int e = errno;
+		if (pfd >= 0)
+			close(pfd);
+		*slash = '/';
+		if (rc < 0 && e != EEXIST) {
+			fsroot_errno_to_tftp(e, err);
+			err->why = "could not create its directory (--mkdir)";
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* ---- uploads ----------------------------------------------------------- */

@@ -79,6 +79,16 @@ int fsroot_clean_name(const char *in, char *out, size_t cap,
 int fsroot_open_read(struct fsroot *r, const char *clean, struct stat *st,
 		     struct tftp_err *err);
 
+/* Open a cleaned directory name ("" for the root itself) for reading its
+ * entries, confined like any name. Returns the descriptor or -1 (errno). */
+int fsroot_open_dir(struct fsroot *r, const char *clean);
+
+/* Create the missing directories of a cleaned name's directory part
+ * (--mkdir), one component at a time beneath the root, with mode 0777
+ * less the umask. Returns 0 (also if nothing was missing), or -1 with the
+ * TFTP error in *err. */
+int fsroot_make_dirs(struct fsroot *r, const char *clean, struct tftp_err *err);
+
 struct fsupload {
 	int dirfd;          /* the directory the file goes in (O_PATH) */
 	int fd;             /* the data */

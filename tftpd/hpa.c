@@ -2,6 +2,7 @@
  * that switches by changing one binary: run as "in.tftpd", or with
  * --hpa-compat first. See hpa.h and tftpd(8), "TFTP-HPA COMPATIBILITY". */
 #include "hpa.h"
+#include "clientmap.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -86,25 +87,11 @@ int hpa_invoked(int argc, char **argv)
 /* -r: an option tftp-hpa knows, never granted. */
 static void refuse_option(struct tftpd_config *cfg, const char *name)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} known[] = {
-		{"blksize", TFTP_OPT_BLKSIZE},
-		{"blksize2", TFTP_OPT_BLKSIZE2},
-		{"tsize", TFTP_OPT_TSIZE},
-		{"timeout", TFTP_OPT_TIMEOUT},
-		{"utimeout", TFTP_OPT_UTIMEOUT},
-		{"rollover", TFTP_OPT_ROLLOVER},
-		{"windowsize", TFTP_OPT_WINDOWSIZE},
-	};
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcasecmp(name, known[i].name) == 0) {
-			cfg->refuse |= known[i].bit;
-			return;
-		}
-	usage_error("--refuse: unknown option '%s' (blksize, blksize2, tsize, "
-		    "timeout, utimeout, rollover, windowsize)", name);
+	unsigned bit = clientmap_option_bit(name, strlen(name));
+	if (!bit)
+		usage_error("--refuse: unknown option '%s' ("
+			    CLIENTMAP_OPTION_NAMES ")", name);
+	cfg->refuse |= bit;
 }
 
 static int hpa_listen(struct tftpd_config *cfg, int c, const char *arg)

@@ -13,11 +13,15 @@
  * budget (rarely: 65536 buckets), which errs on the side of the limit. */
 #define LIMIT_BUCKETS 65536u
 
+/* Uploads that may run at once (their claims are scanned whole). */
+#define UPLOAD_CLAIMS 4096u
+
 struct tftpd_limits {
 	unsigned max_transfers, max_per_client, prefix6;
 	uint32_t key_seed;
 	atomic_uint total;
 	atomic_uint client[LIMIT_BUCKETS];
+	_Atomic uint64_t claims[UPLOAD_CLAIMS]; /* 0: free */
 };
 
 struct tftpd_limits *limits_create(unsigned max_transfers,
@@ -36,6 +40,8 @@ struct tftpd_limits *limits_create(unsigned max_transfers,
 	atomic_init(&l->total, 0);
 	for (size_t i = 0; i < LIMIT_BUCKETS; i++)
 		atomic_init(&l->client[i], 0);
+	for (size_t i = 0; i < UPLOAD_CLAIMS; i++)
+		atomic_init(&l->claims[i], 0);
 	return l;
 }
 
@@ -117,4 +123,35 @@ void limits_release(struct tftpd_limits *l, uint32_t key)
 {
 	atomic_fetch_sub(&l->client[key % LIMIT_BUCKETS], 1u);
 	atomic_fetch_sub(&l->total, 1u);
+}
+
+/* Lock-free across processes: a claim is published in a free slot, then
+ * the table is scanned again; if two claims for one key raced in, the one
+ * in the lower slot wins and the other withdraws. Whichever published
+ * second sees the first on its scan, so at most one can stay. */
+int limits_claim_upload(struct tftpd_limits *l, uint64_t key)
+{
+	int mine = -1;
+	for (unsigned i = 0; i < UPLOAD_CLAIMS; i++)
+		if (atomic_load(&l->claims[i]) == key)
+			return LIMITS_CLAIM_BUSY;
+	for (unsigned i = 0; i < UPLOAD_CLAIMS && mine < 0; i++) {
+		uint64_t free_slot = 0;
+		if (atomic_compare_exchange_strong(&l->claims[i], &free_slot, key))
+			mine = (int)i;
+	}
+	if (mine < 0)
+		return LIMITS_CLAIM_FULL;
+	for (unsigned i = 0; i < (unsigned)mine; i++)
+		if (atomic_load(&l->claims[i]) == key) {
+			atomic_store(&l->claims[mine], 0);
+			return LIMITS_CLAIM_BUSY;
+		}
+	return mine;
+}
+
+void limits_release_upload(struct tftpd_limits *l, int claim)
+{
+	if (claim >= 0 && (unsigned)claim < UPLOAD_CLAIMS)
+		atomic_store(&l->claims[claim], 0);
 }

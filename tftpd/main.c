@@ -24,6 +24,7 @@
 #include "packet.h"
 #include "server.h"
 #include "hpa.h"
+#include "clientmap.h"
 #include "workers.h"
 
 
@@ -39,6 +40,16 @@ static const char usage_text[] =
 	"  -6, --ipv6                IPv6 only\n"
 	"  -w, --write               accept uploads (WRQ) of new files\n"
 	"      --overwrite           with -w, also replace existing files\n"
+	"      --upload-dir DIR      with -w, uploads go to DIR (reads stay on -r)\n"
+	"      --mkdir               with -w, uploads create missing directories\n"
+	"      --client-root ip|mac  look in ROOT/<client address>/ (or\n"
+	"                            ROOT/01-aa-bb-cc-dd-ee-ff/) first, then ROOT/\n"
+	"      --client-root-map FILE\n"
+	"                            per network: a directory tried first, and\n"
+	"                            option caps (CIDR DIR [blksize=N] ...)\n"
+	"      --windows-names       \\ as /, no drive letter, and a name not found\n"
+	"                            is looked up again regardless of case\n"
+	"      --refuse OPTION       never grant OPTION (repeatable)\n"
 	"  -R, --port-range LO:HI    local ports for transfers (default: any)\n"
 	"      --single-port         every transfer on the listening port (behind\n"
 	"                            NAT, in containers, through load balancers)\n"
@@ -119,6 +130,12 @@ enum {
 	OPT_REMAP,
 	OPT_HPA,
 	OPT_SINGLE_PORT,
+	OPT_UPLOAD_DIR,
+	OPT_MKDIR,
+	OPT_CLIENT_ROOT,
+	OPT_CLIENT_ROOT_MAP,
+	OPT_WINDOWS_NAMES,
+	OPT_REFUSE,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
@@ -132,6 +149,12 @@ static const struct option long_opts[] = {
 	{"overwrite", no_argument, NULL, OPT_OVERWRITE},
 	{"port-range", required_argument, NULL, 'R'},
 	{"single-port", no_argument, NULL, OPT_SINGLE_PORT},
+	{"upload-dir", required_argument, NULL, OPT_UPLOAD_DIR},
+	{"mkdir", no_argument, NULL, OPT_MKDIR},
+	{"client-root", required_argument, NULL, OPT_CLIENT_ROOT},
+	{"client-root-map", required_argument, NULL, OPT_CLIENT_ROOT_MAP},
+	{"windows-names", no_argument, NULL, OPT_WINDOWS_NAMES},
+	{"refuse", required_argument, NULL, OPT_REFUSE},
 	{"max-blksize", required_argument, NULL, 'B'},
 	{"max-window", required_argument, NULL, OPT_MAX_WINDOW},
 	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
@@ -283,6 +306,46 @@ static int access_option(struct tftpd_config *cfg, int c, const char *arg)
 	return 0;
 }
 
+/* Where files are looked for and uploads go, per client. */
+static int place_option(struct tftpd_config *cfg, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_UPLOAD_DIR:
+		if (!arg[0])
+			usage_error("--upload-dir: empty directory name");
+		cfg->upload_dir = arg;
+		return 1;
+	case OPT_MKDIR:
+		cfg->mkdir = 1;
+		return 1;
+	case OPT_CLIENT_ROOT:
+		if (strcmp(arg, "ip") == 0)
+			cfg->client_root = TFTPD_CLIENT_ROOT_IP;
+		else if (strcmp(arg, "mac") == 0)
+			cfg->client_root = TFTPD_CLIENT_ROOT_MAC;
+		else
+			usage_error("--client-root: '%s' is not ip or mac", arg);
+		return 1;
+	case OPT_CLIENT_ROOT_MAP:
+		if (!arg[0])
+			usage_error("--client-root-map: empty file name");
+		cfg->client_root_map = arg;
+		return 1;
+	case OPT_WINDOWS_NAMES:
+		cfg->windows_names = 1;
+		return 1;
+	case OPT_REFUSE: {
+		unsigned bit = clientmap_option_bit(arg, strlen(arg));
+		if (!bit)
+			usage_error("--refuse: unknown option '%s' ("
+				    CLIENTMAP_OPTION_NAMES ")", arg);
+		cfg->refuse |= bit;
+		return 1;
+	}
+	}
+	return 0;
+}
+
 static int misc_option(struct tftpd_config *cfg, int c)
 {
 	switch (c) {
@@ -326,7 +389,8 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 		if (!listen_option(cfg, c, optarg) &&
 		    !transfer_option(cfg, c, optarg) &&
 		    !limit_option(cfg, c, optarg) &&
-		    !access_option(cfg, c, optarg) && !misc_option(cfg, c))
+		    !access_option(cfg, c, optarg) &&
+		    !place_option(cfg, c, optarg) && !misc_option(cfg, c))
 			bad_option(c, argv, short_opts);
 	}
 	if (optind < argc)
@@ -334,6 +398,8 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 			    "with -r)", argv[optind]);
 	if (cfg->allow_overwrite && !cfg->allow_write)
 		usage_error("--overwrite needs -w");
+	if ((cfg->upload_dir || cfg->mkdir) && !cfg->allow_write)
+		usage_error("%s needs -w", cfg->mkdir ? "--mkdir" : "--upload-dir");
 	if (cfg->single_port && cfg->port_lo)
 		usage_error("--port-range and --single-port exclude each other "
 			    "(transfers use the listening port)");

@@ -21,6 +21,9 @@
 #include "clock.h"
 #include "limits.h"
 #include "remap.h"
+#include "clientmap.h"
+#include "neigh.h"
+#include "winnames.h"
 #include "sock.h"
 #include "net.h"
 #include "options.h"
@@ -60,8 +63,12 @@ static void env_init(struct server *srv)
 	e->base = srv->base;
 	e->cfg = srv->cfg;
 	e->log = &srv->log;
-	source_fs_init(&srv->source, &srv->fs, &srv->root,
-		       srv->cfg->allow_overwrite);
+	srv->fs.root = &srv->root;
+	srv->fs.uproot = srv->uproot.dirfd >= 0 ? &srv->uproot : &srv->root;
+	srv->fs.overwrite = srv->cfg->allow_overwrite;
+	srv->fs.mkdir = srv->cfg->mkdir;
+	srv->fs.limits = srv->limits;
+	source_fs_init(&srv->source, &srv->fs);
 	e->src = &srv->source;
 	e->batch = &srv->batch;
 	e->buf = srv->buf;
@@ -225,14 +232,68 @@ static int map_name(struct server *srv, const struct arrival *a, uint16_t op,
 	return -1;
 }
 
+/* Where a client's files are looked for first, and what it is granted:
+ * --client-root-map's entry for its network, else --client-root's
+ * directory (its address, or its hardware address). Strings into *w. */
+struct client_where {
+	char dir[INET6_ADDRSTRLEN + 1];
+	char mac[32];
+};
+
+static void client_policy(struct server *srv, const struct arrival *a,
+			  struct session_request *req, struct client_where *w)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
+	const struct clientmap_entry *e = clientmap_find(srv->cmap, peer);
+	if (cfg->client_root == TFTPD_CLIENT_ROOT_MAC) {
+		if (neigh_mac(peer, w->mac, sizeof(w->mac)) == 0)
+			req->client_mac = w->mac;
+		else
+			tftp_logf(&srv->log, TFTP_LOG_DEBUG, "%s: no hardware "
+				  "address in the neighbour table; the root "
+				  "only", tftp_sockaddr_str(peer, w->dir,
+							    sizeof(w->dir)));
+	}
+	if (e && e->dir)
+		req->client_dir = e->dir;
+	else if (cfg->client_root == TFTPD_CLIENT_ROOT_IP &&
+		 tftp_sockaddr_addr_str(peer, w->dir, sizeof(w->dir)) == 0)
+		req->client_dir = w->dir;
+	else if (cfg->client_root == TFTPD_CLIENT_ROOT_MAC)
+		req->client_dir = req->client_mac;
+	if (!e)
+		return;
+	req->max_blksize = e->max_blksize;
+	req->max_window = e->max_window;
+	req->opts.present &= ~e->refuse;
+}
+
+/* --windows-names: C:\Boot\BCD as /Boot/BCD, before anything else looks
+ * at the name. Returns the name to go on with (into buf). */
+static const struct tftp_slice *windows_name(const struct server *srv,
+					     const struct tftp_slice *name,
+					     struct tftp_slice *out, char *buf,
+					     size_t cap)
+{
+	if (!srv->cfg->windows_names || winname_normalize(name->ptr, buf, cap) < 0)
+		return name;
+	out->ptr = buf;
+	out->len = strlen(buf);
+	return out;
+}
+
 /* What a request asks that the server's policy refuses before anything is
  * opened; 0, or -1 after answering with the ERROR. */
 static int policy(struct server *srv, const struct arrival *a, uint16_t op,
 		  const struct tftp_packet *p, struct session_request *req,
-		  char *clean, size_t cap)
+		  char *clean, size_t cap, struct client_where *where)
 {
 	const struct tftpd_config *cfg = srv->cfg;
-	const struct tftp_slice *name = &p->filename;
+	struct tftp_slice wslice;
+	char wbuf[TFTP_FILENAME_MAX + 2];
+	const struct tftp_slice *name = windows_name(srv, &p->filename, &wslice,
+						     wbuf, sizeof(wbuf));
 	struct tftp_err err = {0};
 	char mapped[TFTP_FILENAME_MAX + 2];
 	req->mode = tftp_mode_parse(p->mode);
@@ -249,7 +310,7 @@ static int policy(struct server *srv, const struct arrival *a, uint16_t op,
 	if (map_name(srv, a, op, name, mapped, sizeof(mapped)) < 0)
 		return -1;
 	if (fsroot_clean_name(mapped, clean, cap, &err) < 0) {
-		refuse_why(srv, a, op, name, err.code, err.msg, err.why);
+		refuse_why(srv, a, op, &p->filename, err.code, err.msg, err.why);
 		return -1;
 	}
 	/* --no-options: a pure RFC 1350 server does not look at them at all,
@@ -258,6 +319,7 @@ static int policy(struct server *srv, const struct arrival *a, uint16_t op,
 	if (!cfg->no_options)
 		tftp_opts_from_packet(p, &req->opts);
 	req->opts.present &= ~cfg->refuse;
+	client_policy(srv, a, req, where);
 	if (op == TFTP_OP_WRQ && cfg->max_upload &&
 	    (req->opts.present & TFTP_OPT_TSIZE) &&
 	    req->opts.tsize > cfg->max_upload) {
@@ -351,9 +413,10 @@ static int handle_request_in(struct server *srv, struct arrival *a,
 	if (from_host < 0)
 		return 0;
 	struct session_request req;
+	struct client_where where;
 	char clean[TFTP_FILENAME_MAX + 2];
 	memset(&req, 0, sizeof(req));
-	if (policy(srv, a, op, &p, &req, clean, sizeof(clean)) < 0)
+	if (policy(srv, a, op, &p, &req, clean, sizeof(clean), &where) < 0)
 		return 0;
 	const char *full = local_limits(srv, (unsigned)from_host, dally);
 	if (full) {
@@ -949,19 +1012,11 @@ void server_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 }
 
-int server_init(struct server *srv, const struct tftpd_config *cfg)
+/* The root, and --upload-dir's, opened before any chroot or privilege
+ * drop. */
+static int open_roots(struct server *srv)
 {
-	/* srv->log is set by the caller. */
-	srv->cfg = cfg;
-	srv->root.dirfd = srv->root.spooldir = -1;
-	for (size_t i = 0; i < TFTPD_MAX_LISTEN; i++)
-		srv->listeners[i].fd = -1;
-	srv->base = event_base_new();
-	if (table_init(&srv->table, cfg->max_transfers, srv->limits) < 0 ||
-	    !srv->base) {
-		tftp_logf(&srv->log, TFTP_LOG_ERR, "out of memory");
-		return -1;
-	}
+	const struct tftpd_config *cfg = srv->cfg;
 	if (fsroot_init(&srv->root, cfg->root) < 0) {
 		tftp_logf(&srv->log, TFTP_LOG_ERR, "root %s: %s", cfg->root,
 			  strerror(errno));
@@ -969,8 +1024,24 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 	}
 	srv->root.permissive = cfg->permissive;
 	srv->root.no_create = cfg->no_create;
+	if (!cfg->upload_dir)
+		return 0;
+	if (fsroot_init(&srv->uproot, cfg->upload_dir) < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "--upload-dir %s: %s",
+			  cfg->upload_dir, strerror(errno));
+		return -1;
+	}
+	srv->uproot.permissive = cfg->permissive;
+	srv->uproot.no_create = cfg->no_create;
+	return 0;
+}
+
+/* The remap rules and the client map, each reported with its size. */
+static int load_policy(struct server *srv)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	char why[512];
 	if (cfg->remap_file) {
-		char why[512];
 		srv->remap = remap_load(cfg->remap_file, why, sizeof(why));
 		if (!srv->remap) {
 			tftp_logf(&srv->log, TFTP_LOG_ERR, "remap file %s", why);
@@ -979,6 +1050,40 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 		tftp_logf(&srv->log, TFTP_LOG_INFO, "remap file %s: %u rules",
 			  cfg->remap_file, remap_count(srv->remap));
 	}
+	if (cfg->client_root_map) {
+		srv->cmap = clientmap_load(cfg->client_root_map, why, sizeof(why));
+		if (!srv->cmap) {
+			tftp_logf(&srv->log, TFTP_LOG_ERR, "client map %s: %s",
+				  cfg->client_root_map, why);
+			return -1;
+		}
+		tftp_logf(&srv->log, TFTP_LOG_INFO, "client map %s: %u "
+			  "networks", cfg->client_root_map,
+			  clientmap_count(srv->cmap));
+	}
+	if (cfg->windows_names && !(srv->fs.ci = ci_cache_new())) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int server_init(struct server *srv, const struct tftpd_config *cfg)
+{
+	/* srv->log is set by the caller. */
+	srv->cfg = cfg;
+	srv->root.dirfd = srv->root.spooldir = -1;
+	srv->uproot.dirfd = srv->uproot.spooldir = -1;
+	for (size_t i = 0; i < TFTPD_MAX_LISTEN; i++)
+		srv->listeners[i].fd = -1;
+	srv->base = event_base_new();
+	if (table_init(&srv->table, cfg->max_transfers, srv->limits) < 0 ||
+	    !srv->base) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR, "out of memory");
+		return -1;
+	}
+	if (open_roots(srv) < 0 || load_policy(srv) < 0)
+		return -1;
 	env_init(srv);
 	if (open_listeners(srv) < 0)
 		return -1;
@@ -1015,8 +1120,10 @@ void server_ready(struct server *srv)
 	 * "/"): the walk would take minutes. */
 	int whole_fs = strcmp(cfg->root, "/") == 0;
 	if (cfg->allow_write) {
-		fsroot_probe_tmpfile(&srv->root);
-		unsigned stale = whole_fs ? 0 : fsroot_clean_stale(&srv->root);
+		fsroot_probe_tmpfile(srv->fs.uproot);
+		unsigned stale = whole_fs && !cfg->upload_dir
+					 ? 0
+					 : fsroot_clean_stale(srv->fs.uproot);
 		if (stale)
 			tftp_logf(&srv->log, TFTP_LOG_INFO,
 				  "removed %u temporary upload file(s) left by a "
@@ -1025,7 +1132,7 @@ void server_ready(struct server *srv)
 	/* How uploads are stored is only probed (and only worth saying)
 	 * with -w. */
 	const char *uploads = !cfg->allow_write ? ""
-			      : srv->root.link == FSROOT_LINK_NONE
+			      : srv->fs.uproot->link == FSROOT_LINK_NONE
 				      ? ", uploads via hidden temporary names"
 				      : ", uploads via O_TMPFILE";
 	tftp_logf(&srv->log, TFTP_LOG_INFO, "serving %s (%s)%s, %s, as %s",
@@ -1142,5 +1249,11 @@ void server_fini(struct server *srv)
 	table_fini(&srv->table);
 	remap_free(srv->remap);
 	srv->remap = NULL;
+	clientmap_free(srv->cmap);
+	srv->cmap = NULL;
+	ci_cache_free(srv->fs.ci);
+	srv->fs.ci = NULL;
 	fsroot_fini(&srv->root);
+	if (srv->uproot.dirfd >= 0)
+		fsroot_fini(&srv->uproot);
 }

@@ -38,6 +38,8 @@ struct server {
 	struct event_base *base;
 	struct fsroot root;
 	struct remap *remap;       /* --remap rules, or NULL */
+	struct fsroot uproot;      /* --upload-dir (dirfd -1 without) */
+	struct clientmap *cmap;    /* --client-root-map, or NULL */
 	struct fs_source fs;       /* the root as the sessions' source */
 	struct source source;
 	struct tftpd_limits *limits; /* shared by the workers (limits.h) */

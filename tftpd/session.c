@@ -475,14 +475,19 @@ static struct session *session_new(struct session_env *env,
 static int open_data(struct session *s, const struct session_request *req,
 		     struct tftp_err *err)
 {
-	const struct sockaddr *peer = (const struct sockaddr *)&s->peer;
+	struct src_request rq = {
+		.name = s->name,
+		.client = (const struct sockaddr *)&s->peer,
+		.client_dir = req->client_dir,
+		.client_mac = req->client_mac,
+	};
 	if (req->is_write) {
 		uint64_t need = (req->opts.present & TFTP_OPT_TSIZE)
 					? req->opts.tsize
 					: 0;
-		return src_begin(s->env->src, s->name, peer, need, &s->up, err);
+		return src_begin(s->env->src, &rq, need, &s->up, err);
 	}
-	return src_open(s->env->src, s->name, peer, &s->file, err);
+	return src_open(s->env->src, &rq, &s->file, err);
 }
 
 /* The engine's configuration: the options negotiated against the
@@ -494,8 +499,10 @@ static void xfer_config(const struct session *s,
 	const struct tftpd_config *cfg = s->env->cfg;
 	struct tftp_server_caps caps = {
 		.allow_options = !cfg->no_options,
-		.max_blksize = cfg->max_blksize,
-		.max_window = cfg->max_window,
+		.max_blksize = req->max_blksize && req->max_blksize < cfg->max_blksize
+				       ? req->max_blksize : cfg->max_blksize,
+		.max_window = req->max_window && req->max_window < cfg->max_window
+				      ? req->max_window : cfg->max_window,
 		.max_timeout = cfg->max_timeout_s,
 	};
 	memset(xc, 0, sizeof(*xc));

@@ -99,6 +99,10 @@ struct session_request {
 	int is_write;
 	enum tftp_mode mode;
 	const char *clean;            /* fsroot_clean_name's result */
+	const char *client_dir;       /* tried first (--client-root), or NULL */
+	const char *client_mac;       /* its hardware address, or NULL */
+	uint32_t max_blksize;         /* this client's caps (0: the server's) */
+	uint32_t max_window;
 	struct tftp_opts opts;        /* the request's options */
 	const uint8_t *raw;           /* the request datagram */
 	size_t rawlen;

@@ -21,6 +21,13 @@ struct tftpd_listen_spec {
 	uint16_t port;
 };
 
+/* --client-root: the client's own directory under the root. */
+enum tftpd_client_root {
+	TFTPD_CLIENT_ROOT_NONE = 0,
+	TFTPD_CLIENT_ROOT_IP,      /* ROOT/192.0.2.7/ */
+	TFTPD_CLIENT_ROOT_MAC,     /* ROOT/01-aa-bb-cc-dd-ee-ff/ */
+};
+
 struct tftpd_config {
 	const char *root;
 	struct tftpd_listen_spec listen[TFTPD_MAX_LISTEN];
@@ -52,6 +59,11 @@ struct tftpd_config {
 	uint32_t timeout_ms;       /* hpa's -T (us): overrides timeout_s */
 	unsigned refuse;           /* hpa's -r: TFTP_OPT_* bits never granted */
 	int no_create;             /* hpa without -c: only replace files */
+	enum tftpd_client_root client_root;
+	const char *client_root_map; /* --client-root-map FILE */
+	int windows_names;         /* --windows-names */
+	const char *upload_dir;    /* --upload-dir: WRQs land there */
+	int mkdir;                 /* --mkdir: uploads create directories */
 	const char *pidfile;       /* hpa's -P */
 	int daemonize;             /* hpa's -l: detach from the terminal */
 	int inetd;                 /* hpa without -l/-L: the socket is stdin */

@@ -16,6 +16,16 @@
 
 #include "xfer.h"
 
+/* What a session asks its source for: a cleaned name, for a client. */
+struct src_request {
+	const char *name;              /* cleaned, relative to the root */
+	const struct sockaddr *client;
+	/* The client's own directory (--client-root, --client-root-map),
+	 * relative to the root, tried before the root itself; or NULL. */
+	const char *client_dir;
+	const char *client_mac;        /* "01-aa-bb-cc-dd-ee-ff", or NULL */
+};
+
 /* An open file for a read request. */
 struct src_file {
 	void *impl;          /* the source's own state, if any */
@@ -34,15 +44,15 @@ struct src_upload {
 
 struct src_ops {
 	const char *name;
-	int (*open)(void *src, const char *name, const struct sockaddr *client,
+	int (*open)(void *src, const struct src_request *rq,
 		    struct src_file *f, struct tftp_err *err);
 	/* Up to len bytes at off; fewer only at the end of the file. */
 	long (*read)(void *src, struct src_file *f, uint64_t off, uint8_t *buf,
 		     size_t len, struct tftp_err *err);
 	void (*close)(void *src, struct src_file *f);
 	/* need: the size the client announced (tsize), 0 if unknown. */
-	int (*begin)(void *src, const char *name, const struct sockaddr *client,
-		     uint64_t need, struct src_upload *u, struct tftp_err *err);
+	int (*begin)(void *src, const struct src_request *rq, uint64_t need,
+		     struct src_upload *u, struct tftp_err *err);
 	/* In order, each byte once. */
 	int (*write)(void *src, struct src_upload *u, uint64_t off,
 		     const uint8_t *buf, size_t len, struct tftp_err *err);
@@ -58,15 +68,15 @@ struct source {
 	void *impl;
 };
 
-static inline int src_open(const struct source *s, const char *name,
-			   const struct sockaddr *client, struct src_file *f,
+static inline int src_open(const struct source *s,
+			   const struct src_request *rq, struct src_file *f,
 			   struct tftp_err *err)
 {
 	f->impl = NULL;
 	f->fd = -1;
 	f->size = 0;
 	f->size_known = 0;
-	return s->ops->open(s->impl, name, client, f, err);
+	return s->ops->open(s->impl, rq, f, err);
 }
 
 static inline long src_read(const struct source *s, struct src_file *f,
@@ -81,13 +91,13 @@ static inline void src_close(const struct source *s, struct src_file *f)
 	s->ops->close(s->impl, f);
 }
 
-static inline int src_begin(const struct source *s, const char *name,
-			    const struct sockaddr *client, uint64_t need,
+static inline int src_begin(const struct source *s,
+			    const struct src_request *rq, uint64_t need,
 			    struct src_upload *u, struct tftp_err *err)
 {
 	u->impl = NULL;
 	u->committed = 0;
-	return s->ops->begin(s->impl, name, client, need, u, err);
+	return s->ops->begin(s->impl, rq, need, u, err);
 }
 
 static inline int src_write(const struct source *s, struct src_upload *u,
@@ -113,11 +123,20 @@ static inline void src_abort(const struct source *s, struct src_upload *u)
 
 /* The confined filesystem root (fsroot.h) as a source. */
 struct fsroot;
+struct ci_cache;
+struct tftpd_limits;
 struct fs_source {
 	struct fsroot *root;
+	struct fsroot *uproot; /* where uploads go: --upload-dir, or root */
 	int overwrite;       /* -w --overwrite: uploads may replace files */
+	int mkdir;           /* --mkdir: uploads create missing directories */
+	/* --windows-names: a name not found as asked is looked up again
+	 * regardless of case (listings cached); NULL: off. */
+	struct ci_cache *ci;
+	/* Claims on names being uploaded, shared by all workers: never two
+	 * writers of one file. */
+	struct tftpd_limits *limits;
 };
-void source_fs_init(struct source *s, struct fs_source *fs,
-		    struct fsroot *root, int overwrite);
+void source_fs_init(struct source *s, struct fs_source *fs);
 
 #endif
