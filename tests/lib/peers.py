@@ -236,6 +236,30 @@ def enter_own_netns(addrs=()):
         subprocess.run([ip, "addr", "add", a, "dev", "lo"], check=True, timeout=scaled(10))
 
 
+def run(*argv, ns=None, check=True, timeout=10):
+    """Run a command (in the network namespace held by process ns, if
+    given); CompletedProcess with text output."""
+    if ns is not None:
+        argv = ("nsenter", "-t", str(ns), "-n") + argv
+    return subprocess.run(argv, capture_output=True, text=True, check=check,
+                          timeout=scaled(timeout), stdin=subprocess.DEVNULL)
+
+
+def new_netns():
+    """A process holding a fresh network namespace (nsenter -t PID -n
+    enters it); it is killed to free the namespace."""
+    mine = os.readlink("/proc/self/ns/net")
+    p = subprocess.Popen(["unshare", "--net", "sleep", "600"],
+                         preexec_fn=_die_with_parent)
+    end = time.monotonic() + scaled(5)
+    while os.readlink("/proc/%d/ns/net" % p.pid) == mine:
+        if time.monotonic() > end:
+            p.kill()
+            raise AssertionError("unshare made no namespace")
+        time.sleep(0.02)
+    return p
+
+
 def _die_with_parent():
     """In the child before exec: SIGTERM when the test process dies (a
     test killed on timeout must not leave a server behind)."""

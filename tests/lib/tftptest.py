@@ -281,8 +281,9 @@ class Client(Endpoint):
     timeout: seconds before repeating our last packet(s); retries: how many
     times in a row before giving up (AssertionError)."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=1.0, retries=5):
-        super().__init__(host)
+    def __init__(self, port, host="127.0.0.1", timeout=1.0, retries=5,
+                 bind=None):
+        super().__init__(host, bind=bind)
         self.server_port = port
         self.timeout = timeout
         self.retries = retries

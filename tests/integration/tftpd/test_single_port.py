@@ -29,7 +29,7 @@ import tempfile
 import time
 import unittest
 
-from peers import enter_own_netns
+from peers import enter_own_netns, new_netns, run
 from tftptest import (ACK, DATA, ERROR, OACK, Client, Endpoint, TftpdServer,
                       WRAPPER, as_root_permissive, main, pack_ack, pack_error,
                       pack_rrq, pattern, scaled, tftpd_path, wait_for)
@@ -333,23 +333,6 @@ class Addresses(unittest.TestCase):
 
 
 # ---- behind a NAT ---------------------------------------------------------------
-
-def run(*argv, ns=None, check=True, timeout=10):
-    if ns is not None:
-        argv = ("nsenter", "-t", str(ns), "-n") + argv
-    return subprocess.run(argv, capture_output=True, text=True, check=check,
-                          timeout=scaled(timeout), stdin=subprocess.DEVNULL)
-
-
-def new_netns():
-    """A process holding a fresh network namespace (nsenter -t PID -n
-    enters it); it is killed to free the namespace."""
-    mine = os.readlink("/proc/self/ns/net")
-    p = subprocess.Popen(["unshare", "--net", "sleep", "600"])
-    wait_for(lambda: os.readlink("/proc/%d/ns/net" % p.pid) != mine, 5,
-             "unshare to make a namespace")
-    return p
-
 
 def masquerade(dev):
     """Masquerade what leaves through dev: nftables, else iptables. The
