@@ -16,8 +16,8 @@ void udp_from_set(struct udp_from *from, const struct sockaddr *local,
 	struct msghdr m;
 	memset(from, 0, sizeof(*from));
 	memset(&m, 0, sizeof(m));
-	m.msg_control = from->c.buf;
-	m.msg_controllen = sizeof(from->c.buf);
+	m.msg_control = from->buf;
+	m.msg_controllen = sizeof(from->buf);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	if (local->sa_family == AF_INET) {
 		struct in_pktinfo pi;
@@ -52,7 +52,7 @@ int udp_send(int fd, const struct sockaddr *peer, socklen_t peerlen,
 		.msg_iovlen = 1,
 	};
 	if (from && from->len) {
-		m.msg_control = (void *)from->c.buf;
+		m.msg_control = (void *)from->buf;
 		m.msg_controllen = from->len;
 	}
 	ssize_t n;
@@ -76,14 +76,14 @@ static int send_gso(const struct tftpd_batch *b)
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(uint16_t)) +
-			 sizeof(((struct udp_from *)0)->c)];
+			 sizeof(((struct udp_from *)0)->buf)];
 	} cbuf;
 	/* CMSG_SPACE pads past CMSG_LEN: zero the padding so the kernel is
 	 * never handed uninitialised stack bytes (valgrind flags them). */
 	memset(&cbuf, 0, sizeof(cbuf));
 	size_t fromlen = b->to.from ? b->to.from->len : 0;
 	if (fromlen)
-		memcpy(cbuf.buf, b->to.from->c.buf, fromlen);
+		memcpy(cbuf.buf, b->to.from->buf, fromlen);
 	struct iovec iov = {.iov_base = (void *)b->buf, .iov_len = b->len};
 	struct msghdr m = {
 		.msg_name = (void *)b->to.peer,
@@ -128,7 +128,7 @@ static void send_mmsg(const struct tftpd_batch *b)
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		if (b->to.from && b->to.from->len) {
-			msgs[i].msg_hdr.msg_control = (void *)b->to.from->c.buf;
+			msgs[i].msg_hdr.msg_control = (void *)b->to.from->buf;
 			msgs[i].msg_hdr.msg_controllen = b->to.from->len;
 		}
 		off += len;

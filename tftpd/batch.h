@@ -22,10 +22,7 @@
  * from the address its request was sent to (PXE ROMs drop others). */
 struct udp_from {
 	size_t len; /* 0: none, the socket's own address */
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} c;
+	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 };
 
 /* from for the local address (from the request's packet info; its port

@@ -54,6 +54,9 @@ unsigned clientmap_option_bit(const char *name, size_t len)
 }
 
 static void say(char *why, size_t cap, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void say(char *why, size_t cap, unsigned line, const char *fmt, ...)
 {
 	char msg[200];
 	va_list ap;

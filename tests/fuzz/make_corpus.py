@@ -375,9 +375,42 @@ def pair_seeds():
         write("pair", k, v)
 
 
+def clientmap_seeds():
+    v4 = lambda a: u8(0) + bytes(int(x) for x in a.split(".")) + bytes(12)
+    v6 = u8(1) + bytes(15) + u8(1)
+    text = (b"# network  dir  caps\n10.0.0.0/8 lab blksize=1468\n"
+            b"10.1.0.0/16 - windowsize=1 refuse=tsize,timeout\n"
+            b"::1 v6\n192.0.2.7 hosts/7\n")
+    addrs = v4("10.1.2.3") + v4("10.9.9.9") + v4("192.0.2.7") + v6
+    write("clientmap", "site", text + b"\0" + addrs + b"C:\\Boot\\BCD")
+    write("clientmap", "bad", b"10.0.0.0/33 x\n" + b"\0" + addrs)
+    write("clientmap", "names", b"\0" + b"\\boot\\x64\\wdsmgfw.efi")
+
+
+def demux_seeds():
+    # file length, then clients: count, then (family/address byte, port
+    # byte) each, then blksize and window per client; the rest drives the
+    # channel (0 bytes: a perfect one).
+    def clients(n, window):
+        out = rng(1, 8, n)
+        for i in range(n):
+            out += u8((i % 4) << 1) + u8(i)
+        for _ in range(n):
+            out += rng(512, 1468, 1024) + rng(1, 16, window)
+        return out
+    write("demux", "one", rng(0, 24 << 10, 5000) + clients(1, 1))
+    write("demux", "eight", rng(0, 24 << 10, 20000) + clients(8, 4))
+    write("demux", "lossy", rng(0, 24 << 10, 9000) + clients(4, 8) +
+          bytes([0, 3, 1, 3, 2, 5, 3, 3, 8, 3]) * 20)
+
+
 def main():
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+    for t in ("packet", "options", "oack", "netascii", "xfer", "pair",
+              "clientmap", "demux"):
+        if os.path.isdir(os.path.join(OUT, t)):
+            shutil.rmtree(os.path.join(OUT, t))
+    clientmap_seeds()
+    demux_seeds()
     packet_seeds()
     options_seeds()
     oack_seeds()
