@@ -935,6 +935,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 static void reload_remap(struct server *srv);
+static void reload_clientmap(struct server *srv);
 static void reopen(struct server *srv);
 
 /* SIGHUP, as from systemd's ExecReload or logrotate: transfers go on.
@@ -950,6 +951,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	systemd_notify("RELOADING=1");
 	reload_remap(srv);
+	reload_clientmap(srv);
 	reopen(srv);
 	systemd_notify("READY=1");
 }
@@ -973,6 +975,27 @@ static void reload_remap(struct server *srv)
 	srv->remap = r;
 	tftp_logf(&srv->log, TFTP_LOG_INFO, "SIGHUP: remap file %s: %u rules",
 		  path, remap_count(r));
+}
+
+/* The client map read again, the same way. Sessions hold no pointer
+ * into it after their start, so the old one can go at once. */
+static void reload_clientmap(struct server *srv)
+{
+	const char *path = srv->cfg->client_root_map;
+	char why[512];
+	if (!path)
+		return;
+	struct clientmap *m = clientmap_load(path, why, sizeof(why));
+	if (!m) {
+		tftp_logf(&srv->log, TFTP_LOG_WARN, "SIGHUP: client map %s: %s; "
+			  "the %u networks read before stay", path, why,
+			  clientmap_count(srv->cmap));
+		return;
+	}
+	clientmap_free(srv->cmap);
+	srv->cmap = m;
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "SIGHUP: client map %s: %u "
+		  "networks", path, clientmap_count(m));
 }
 
 static void reopen(struct server *srv)

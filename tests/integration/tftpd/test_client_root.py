@@ -102,6 +102,29 @@ class ClientRootMap(unittest.TestCase):
             self.assertIn("client map", log)
             self.assertIn("3 networks", log)
 
+    def test_sighup_reads_it_again(self):
+        import signal
+        fd, path = tempfile.mkstemp(prefix="cmap-")
+        os.write(fd, b"127.0.0.2 one\n")
+        os.close(fd)
+        self.addCleanup(os.unlink, path)
+        with TftpdServer("--client-root-map", path) as srv:
+            srv.write("one/f", b"1")
+            srv.write("two/f", b"2")
+            self.assertEqual(get(srv, "f", "127.0.0.2").data, b"1")
+            for text, data, said in ((b"127.0.0.2 two\n", b"2", "1 networks"),
+                                     (b"127.0.0.2 ../x\n", b"2", "stay")):
+                with open(path, "wb") as f:
+                    f.write(text)
+                n = srv.log().count("SIGHUP: client map")
+                srv.send_signal(signal.SIGHUP)
+                wait_for(lambda: srv.log().count("SIGHUP: client map") > n, 10,
+                         "the reload")
+                line = [x for x in srv.log().splitlines()
+                        if "SIGHUP: client map" in x][-1]
+                self.assertIn(said, line)
+                self.assertEqual(get(srv, "f", "127.0.0.2").data, data)
+
     def test_bad_map_is_a_start_up_error(self):
         for text, words in (("10.0.0.0/33 x\n", "line 1"),
                             ("# ok\n10.0.0.0/8 ../up\n", "line 2"),
