@@ -53,6 +53,18 @@ def next_of(e, op, timeout=2.0):
     return None
 
 
+def finish(e, d, port):
+    """A lockstep download on e whose DATA d just came: ACK to the end.
+    Returns the bytes."""
+    got = d.payload
+    while len(d.payload) == 512:
+        e.send(pack_ack(d.block), port)
+        d = next_of(e, DATA)
+        got += d.payload
+    e.send(pack_ack(d.block), port)
+    return got
+
+
 def storm(host, port, name, n, timeout=1.0, limit=60.0):
     """n clients download name at once, lockstep at 512 bytes, each from a
     socket of its own, driven by one select loop (a lost packet is
@@ -165,13 +177,7 @@ class Transfers(unittest.TestCase):
                             pack_error(0, "x"), b"\x00\x07zz", b"\x00"):
                     stranger.send(pkt, srv.port)
                 self.assertEqual(stranger.recv_all(quiet=0.4, limit=2), [])
-                got = d.payload
-                while len(d.payload) == 512:
-                    c.send(pack_ack(d.block), srv.port)
-                    d = next_of(c, DATA)
-                    got += d.payload
-                c.send(pack_ack(d.block), srv.port)
-                self.assertEqual(got, SMALL)
+                self.assertEqual(finish(c, d, srv.port), SMALL)
             self.assertIn("packet for no transfer, ignored", srv.stop())
 
     def test_client_error_ends_only_its_transfer(self):
@@ -261,13 +267,7 @@ class Transfers(unittest.TestCase):
                 wait_for(lambda: "not accepting requests" in srv.log(), 5,
                          "the server to stop accepting")
                 late.send(pack_rrq("s.bin"), srv.port)
-                got = d.payload
-                while len(d.payload) == 512:
-                    e.send(pack_ack(d.block), srv.port)
-                    d = next_of(e, DATA)
-                    got += d.payload
-                e.send(pack_ack(d.block), srv.port)
-                self.assertEqual(got, SMALL)
+                self.assertEqual(finish(e, d, srv.port), SMALL)
                 self.assertEqual(srv.wait(), 0)
                 self.assertEqual([p for p in late.recv_all(quiet=0.2, limit=1)
                                   if p.op == DATA], [])
