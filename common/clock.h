@@ -8,5 +8,7 @@
 uint64_t tftp_now_ns(void);
 uint64_t tftp_now_us(void);
 uint64_t tftp_now_ms(void);
+/* The wall clock (for logs), us since 1970. */
+uint64_t tftp_wall_us(void);
 
 #endif

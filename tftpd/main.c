@@ -25,6 +25,8 @@
 #include "server.h"
 #include "hpa.h"
 #include "clientmap.h"
+#include "clock.h"
+#include "record.h"
 #include "workers.h"
 
 
@@ -73,6 +75,8 @@ static const char usage_text[] =
 	"      --chroot              chroot into the root directory (with -u)\n"
 	"  -v, --verbose             more logging (repeatable)\n"
 	"      --syslog              log to syslog instead of stderr\n"
+	"      --log-format text|json\n"
+	"                            json: one JSON object per line (see tftpd(8))\n"
 	"      --remap FILE          rename requested files by tftp-hpa's remap\n"
 	"                            rules (its -m file; re-read on SIGHUP)\n"
 	"      --hpa-compat          take tftp-hpa's in.tftpd command line instead\n"
@@ -136,6 +140,7 @@ enum {
 	OPT_CLIENT_ROOT_MAP,
 	OPT_WINDOWS_NAMES,
 	OPT_REFUSE,
+	OPT_LOG_FORMAT,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
@@ -155,6 +160,7 @@ static const struct option long_opts[] = {
 	{"client-root-map", required_argument, NULL, OPT_CLIENT_ROOT_MAP},
 	{"windows-names", no_argument, NULL, OPT_WINDOWS_NAMES},
 	{"refuse", required_argument, NULL, OPT_REFUSE},
+	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"max-blksize", required_argument, NULL, 'B'},
 	{"max-window", required_argument, NULL, OPT_MAX_WINDOW},
 	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
@@ -355,6 +361,15 @@ static int misc_option(struct tftpd_config *cfg, int c)
 	case OPT_SYSLOG:
 		cfg->use_syslog = 1;
 		return 1;
+	case OPT_LOG_FORMAT:
+		if (strcmp(optarg, "json") == 0)
+			cfg->log_json = 1;
+		else if (strcmp(optarg, "text") == 0)
+			cfg->log_json = 0;
+		else
+			usage_error("--log-format: '%s' is not text or json",
+				    optarg);
+		return 1;
 	case OPT_HPA:
 		usage_error("--hpa-compat must come first");
 	case 'h':
@@ -413,6 +428,37 @@ static void syslog_sink(void *ctx, enum tftp_log_level lvl, const char *line)
 				   LOG_DEBUG};
 	(void)ctx;
 	syslog(prio[(unsigned)lvl < 5u ? (unsigned)lvl : 4u], "%s", line);
+}
+
+/* --log-format json: every line one JSON object. A transfer's end comes
+ * as one already (session.c, record.c); any other message is wrapped as
+ * {"time","level","msg"} (ctx: &json_to_syslog, or anything else for
+ * standard error). */
+static int json_to_syslog;
+
+static void json_sink(void *ctx, enum tftp_log_level lvl, const char *line)
+{
+	static const char *const names[] = {"error", "warning", "info",
+					    "debug", "trace"};
+	char buf[2048];
+	const char *out = line;
+	if (line[0] != '{') {
+		uint64_t t = tftp_wall_us();
+		size_t at = (size_t)snprintf(
+			buf, sizeof(buf) - 1,
+			"{\"time\":%llu.%06u,\"level\":\"%s\",\"msg\":",
+			(unsigned long long)(t / 1000000u), (unsigned)(t % 1000000u),
+			names[(unsigned)lvl < 5u ? (unsigned)lvl : 4u]);
+		if (json_string(buf, sizeof(buf) - 1, &at, line, strlen(line)) < 0)
+			(void)json_string(buf, sizeof(buf) - 1, &at, "(too long)", 10);
+		buf[at++] = '}';
+		buf[at] = '\0';
+		out = buf;
+	}
+	if (ctx == &json_to_syslog)
+		syslog_sink(ctx, lvl, out);
+	else
+		fprintf(stderr, "%s\n", out);
 }
 
 /* ---- privileges -------------------------------------------------------- */
@@ -510,6 +556,10 @@ static void setup_log(struct tftp_log *log, const struct tftpd_config *cfg)
 	if (cfg->use_syslog) {
 		openlog("tftpd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log->sink = syslog_sink;
+	}
+	if (cfg->log_json) {
+		log->sink = json_sink;
+		log->ctx = cfg->use_syslog ? &json_to_syslog : (void *)"";
 	}
 }
 

@@ -22,6 +22,7 @@
 #include "limits.h"
 #include "remap.h"
 #include "clientmap.h"
+#include "record.h"
 #include "neigh.h"
 #include "winnames.h"
 #include "sock.h"
@@ -116,6 +117,40 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 		       uint16_t op, const struct tftp_slice *name,
 		       uint16_t code, const char *msg, const char *why);
 
+/* --log-format json: a refused request as one object. */
+static void log_refusal_json(struct server *srv, const struct arrival *a,
+			     uint16_t op, const struct tftp_slice *name,
+			     uint16_t code, const char *msg, const char *why)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
+	char line[1024], client[INET6_ADDRSTRLEN + 1];
+	uint64_t t = tftp_wall_us();
+	if (tftp_sockaddr_addr_str(peer, client, sizeof(client)) < 0)
+		client[0] = '\0';
+	size_t at = (size_t)snprintf(
+		line, sizeof(line) - 1, "{\"time\":%llu.%06u,\"event\":"
+		"\"refused\",\"client\":\"%s\",\"port\":%u,\"op\":\"%s\","
+		"\"error_code\":%u,\"error\":", (unsigned long long)(t / 1000000u),
+		(unsigned)(t % 1000000u), client, (unsigned)tftp_sockaddr_port(peer),
+		op == TFTP_OP_WRQ ? "WRQ" : "RRQ", (unsigned)code);
+	(void)json_string(line, sizeof(line) - 1, &at, msg, strlen(msg));
+	if (why && at + 10 < sizeof(line)) {
+		memcpy(line + at, ",\"why\":", 7);
+		at += 7;
+		if (json_string(line, sizeof(line) - 1, &at, why, strlen(why)) < 0)
+			at -= 7;
+	}
+	if (name && at + 10 < sizeof(line)) {
+		memcpy(line + at, ",\"file\":", 8);
+		at += 8;
+		if (json_string(line, sizeof(line) - 1, &at, name->ptr, name->len) < 0)
+			at -= 8;
+	}
+	line[at++] = '}';
+	line[at] = '\0';
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "%s", line);
+}
+
 static void refuse(struct server *srv, const struct arrival *a, uint16_t op,
 		   const struct tftp_slice *name, uint16_t code,
 		   const char *msg)
@@ -131,6 +166,10 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 	reply_error(a, code, msg);
 	if (!tftp_log_enabled(&srv->log, TFTP_LOG_INFO))
 		return;
+	if (srv->cfg->log_json) {
+		log_refusal_json(srv, a, op, name, code, msg, why);
+		return;
+	}
 	char who[64], shown[160];
 	tftp_sockaddr_str((const struct sockaddr *)&a->peer, who, sizeof(who));
 	if (name)

@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "net.h"
 #include "sock.h"
+#include "record.h"
 
 /* DATA packets up to this size are batched; a larger one is sent at once
  * (batching it would cost a copy and save only a system call). */
@@ -227,32 +228,100 @@ static const char *shown_name(const struct session *s, char *out, size_t cap)
 	return tftp_log_escape(s->name, strlen(s->name), out, cap);
 }
 
-/* One line per transfer: bytes (and KiB/MiB), the time in us, ms or s,
- * the rate in human units. */
-static void log_end(struct session *s)
+/* What the transfer came to, for the log, the metrics and the hook. */
+static enum record_result result_of(const struct session *s, int ok,
+				    int probe)
+{
+	const struct tftp_xfer *x = &s->x;
+	if (ok)
+		return RESULT_OK;
+	if (probe)
+		return RESULT_SIZE_PROBE;
+	if (s->replaced || tftp_xfer_end_reason(x) == TFTP_END_PEER_ERROR)
+		return RESULT_CLIENT_ABORT;
+	if (tftp_xfer_end_reason(x) == TFTP_END_TIMED_OUT)
+		return RESULT_TIMEOUT;
+	switch (tftp_xfer_error(x)->code) {
+	case TFTP_ERR_NOTFOUND:
+		return RESULT_NOT_FOUND;
+	case TFTP_ERR_ACCESS:
+		return RESULT_ACCESS;
+	default:
+		return RESULT_ERROR;
+	}
+}
+
+static void fill_record(const struct session *s, struct xfer_record *r,
+			char *client, size_t cap)
 {
 	const struct tftp_xfer *x = &s->x;
 	const struct tftp_xfer_stats *st = tftp_xfer_stats(x);
-	uint64_t us = tftp_now_us() - s->start_us;
+	const struct tftp_opts *agreed = tftp_xfer_agreed(x);
+	const struct sockaddr *peer = (const struct sockaddr *)&s->peer;
+	memset(r, 0, sizeof(*r));
+	r->time_us = tftp_wall_us();
+	if (tftp_sockaddr_addr_str(peer, client, cap) < 0)
+		client[0] = '\0';
+	r->client = client;
+	r->port = tftp_sockaddr_port(peer);
+	r->is_write = s->is_write;
+	r->file = s->name;
+	r->mode = tftp_mode_name(tftp_xfer_mode(x));
+	r->granted = agreed->present;
+	r->tsize = agreed->tsize;
+	r->blksize = tftp_xfer_blksize(x);
+	r->window = tftp_xfer_window(x);
+	r->bytes = st->bytes;
+	r->retransmits = st->retransmits;
+	r->us = tftp_now_us() - s->start_us;
+	r->error_code = tftp_xfer_error(x)->code;
+	r->error_msg = tftp_xfer_error(x)->msg;
+}
+
+/* The text line: bytes (and KiB/MiB), the time in us, ms or s, the rate
+ * in human units. */
+static void log_text(struct session *s, const struct xfer_record *r,
+		     enum tftp_log_level lvl)
+{
+	char shown[256], size[32], dur[32], rate[32];
+	tftp_human_size(r->bytes, size, sizeof(size));
+	tftp_human_duration(r->us, dur, sizeof(dur));
+	tftp_human_rate(r->bytes, r->us, rate, sizeof(rate));
+	tftp_logf(s->env->log, lvl,
+		  "%s %s %s %s: %" PRIu64 " bytes%s in %s (%s), blksize %u, "
+		  "window %u, %" PRIu64 " retransmits: %s",
+		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
+		  r->mode, r->bytes, size, dur, rate, (unsigned)r->blksize,
+		  (unsigned)r->window, r->retransmits, r->outcome);
+}
+
+/* One line per transfer (text, or --log-format json), then the server's
+ * metrics and hook. */
+static void log_end(struct session *s)
+{
+	const struct tftp_xfer *x = &s->x;
 	/* An upload is complete (and so committed) once it dallies. */
 	int ok = tftp_xfer_end_reason(x) == TFTP_END_DONE ||
 		 tftp_xfer_dallying(x);
 	int probe = !ok && is_size_probe(s);
 	s->logged = 1;
-	char outcome[200], shown[256], size[32], dur[32], rate[32];
+	char outcome[200], client[INET6_ADDRSTRLEN + 1];
+	struct xfer_record r;
+	fill_record(s, &r, client, sizeof(client));
 	outcome_text(s, ok, probe, outcome, sizeof(outcome));
-	tftp_human_size(st->bytes, size, sizeof(size));
-	tftp_human_duration(us, dur, sizeof(dur));
-	tftp_human_rate(st->bytes, us, rate, sizeof(rate));
-	tftp_logf(s->env->log,
-		  ok || probe || s->replaced ? TFTP_LOG_INFO : TFTP_LOG_WARN,
-		  "%s %s %s %s: %" PRIu64 " bytes%s in %s (%s), blksize %u, "
-		  "window %u, %" PRIu64 " retransmits: %s",
-		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
-		  tftp_mode_name(tftp_xfer_mode(x)), st->bytes, size, dur,
-		  rate, (unsigned)tftp_xfer_blksize(x),
-		  (unsigned)tftp_xfer_window(x), st->retransmits,
-		  outcome);
+	r.outcome = outcome;
+	r.result = result_of(s, ok, probe);
+	enum tftp_log_level lvl = ok || probe || s->replaced ? TFTP_LOG_INFO
+							      : TFTP_LOG_WARN;
+	if (s->env->cfg->log_json && tftp_log_enabled(s->env->log, lvl)) {
+		char json[1024];
+		record_json(&r, json, sizeof(json));
+		tftp_logf(s->env->log, lvl, "%s", json);
+	} else {
+		log_text(s, &r, lvl);
+	}
+	if (s->env->finished)
+		s->env->finished(s->env->ctx, &r);
 }
 
 /* Release what a session holds, started or not. An upload that was not

@@ -20,6 +20,7 @@
 struct event;
 struct event_base;
 struct session;
+struct xfer_record;
 
 /* What the server hands its sessions, and all they see of it: sessions
  * know nothing of the server, its table or its listeners. */
@@ -40,6 +41,9 @@ struct session_env {
 	/* A live session has ended and is about to be freed: the server
 	 * takes it out of its table. */
 	void (*ended)(void *ctx, struct session *s);
+	/* A transfer's outcome is known (its log line is out): metrics and
+	 * the --on-complete hook. May be NULL. */
+	void (*finished)(void *ctx, const struct xfer_record *r);
 	void *ctx;
 };
 

@@ -53,6 +53,7 @@ struct tftpd_config {
 	int chroot;
 	int verbosity;             /* number of -v */
 	int use_syslog;
+	int log_json;              /* --log-format json */
 	uint32_t grace_ms;         /* after SIGTERM/SIGINT */
 	unsigned workers;          /* --workers: >1 binds with SO_REUSEPORT */
 	const char *remap_file;    /* --remap / hpa's -m: tftp-hpa's rules */
