@@ -27,6 +27,7 @@
 #include "clientmap.h"
 #include "clock.h"
 #include "record.h"
+#include "metrics.h"
 #include "workers.h"
 
 
@@ -75,6 +76,7 @@ static const char usage_text[] =
 	"      --chroot              chroot into the root directory (with -u)\n"
 	"  -v, --verbose             more logging (repeatable)\n"
 	"      --syslog              log to syslog instead of stderr\n"
+	"      --metrics [ADDR]:PORT Prometheus metrics at http://ADDR:PORT/metrics\n"
 	"      --log-format text|json\n"
 	"                            json: one JSON object per line (see tftpd(8))\n"
 	"      --remap FILE          rename requested files by tftp-hpa's remap\n"
@@ -141,6 +143,7 @@ enum {
 	OPT_WINDOWS_NAMES,
 	OPT_REFUSE,
 	OPT_LOG_FORMAT,
+	OPT_METRICS,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
@@ -161,6 +164,7 @@ static const struct option long_opts[] = {
 	{"windows-names", no_argument, NULL, OPT_WINDOWS_NAMES},
 	{"refuse", required_argument, NULL, OPT_REFUSE},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"max-blksize", required_argument, NULL, 'B'},
 	{"max-window", required_argument, NULL, OPT_MAX_WINDOW},
 	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
@@ -360,6 +364,14 @@ static int misc_option(struct tftpd_config *cfg, int c)
 		return 1;
 	case OPT_SYSLOG:
 		cfg->use_syslog = 1;
+		return 1;
+	case OPT_METRICS:
+		if (tftp_split_hostport(optarg, cfg->metrics_host,
+					sizeof(cfg->metrics_host),
+					&cfg->metrics_port, 0) < 0 ||
+		    cfg->metrics_port == 0)
+			usage_error("--metrics: '%s' is not [ADDR]:PORT", optarg);
+		cfg->metrics = 1;
 		return 1;
 	case OPT_LOG_FORMAT:
 		if (strcmp(optarg, "json") == 0)
@@ -614,7 +626,8 @@ static int become_server(struct server *srv, struct tftpd_config *cfg,
 
 /* One server process (each --workers process runs this): set up, drop
  * privileges, serve until stopped. Returns the exit status. */
-static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits)
+static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits,
+		 struct tftpd_metrics *metrics)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	if (!srv) {
@@ -622,6 +635,7 @@ static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits)
 		return 1;
 	}
 	srv->limits = limits;
+	srv->metrics = metrics;
 	setup_log(&srv->log, cfg);
 	/* Sending to a vanished peer must never kill the server. */
 	signal(SIGPIPE, SIG_IGN);
@@ -679,16 +693,18 @@ int main(int argc, char **argv)
 	/* Shared by the workers: made before they fork. */
 	struct tftpd_limits *limits = limits_create(
 		cfg.max_transfers, cfg.max_per_client, cfg.client_prefix6);
-	if (!limits) {
+	struct tftpd_metrics *metrics = cfg.metrics ? metrics_create() : NULL;
+	if (!limits || (cfg.metrics && !metrics)) {
 		fputs("tftpd: out of memory\n", stderr);
 		return 1;
 	}
 	/* From here on every worker runs the rest of main on its own. */
 	if (cfg.workers > 1)
 		(void)workers_start(cfg.workers);
-	int status = serve(&cfg, limits);
+	int status = serve(&cfg, limits, metrics);
 	/* Last: server_fini's sessions released their slots into it. */
 	limits_free(limits);
+	metrics_free(metrics);
 	libevent_global_shutdown();
 	return status;
 }

@@ -23,6 +23,8 @@
 #include "remap.h"
 #include "clientmap.h"
 #include "record.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "neigh.h"
 #include "winnames.h"
 #include "sock.h"
@@ -41,6 +43,15 @@ static void on_begun(void *ctx, struct session *s)
 {
 	struct server *srv = ctx;
 	table_add(&srv->table, s);
+	metrics_started(srv->metrics, s->is_write, tftp_xfer_blksize(&s->x),
+			tftp_xfer_window(&s->x));
+}
+
+/* A transfer's outcome: counted, and handed to the hook. */
+static void on_finished(void *ctx, const struct xfer_record *r)
+{
+	struct server *srv = ctx;
+	metrics_finished(srv->metrics, r);
 }
 
 /* A session ends: out of the table, its slot released; the last one
@@ -77,6 +88,7 @@ static void env_init(struct server *srv)
 	e->sendfile_max = sfmax ? (size_t)strtoul(sfmax, NULL, 10) : 0;
 	e->begun = on_begun;
 	e->ended = on_ended;
+	e->finished = on_finished;
 	e->ctx = srv;
 }
 
@@ -164,6 +176,8 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 		       uint16_t code, const char *msg, const char *why)
 {
 	reply_error(a, code, msg);
+	metrics_refused(srv->metrics, op == TFTP_OP_WRQ,
+			metrics_refusal_of(code, msg));
 	if (!tftp_log_enabled(&srv->log, TFTP_LOG_INFO))
 		return;
 	if (srv->cfg->log_json) {
@@ -1149,6 +1163,12 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 	env_init(srv);
 	if (open_listeners(srv) < 0)
 		return -1;
+	if (cfg->metrics &&
+	    !(srv->mhttp = metrics_http_start(srv->base, cfg->metrics_host,
+					      cfg->metrics_port,
+					      cfg->workers > 1, srv->metrics,
+					      &srv->log)))
+		return -1;
 	if (cfg->inetd && cfg->idle_exit_s) {
 		srv->ev_idle = evtimer_new(srv->base, on_idle, srv);
 		if (!srv->ev_idle)
@@ -1292,6 +1312,8 @@ void server_fini(struct server *srv)
 {
 	abort_all(srv);
 	close_listeners(srv);
+	metrics_http_stop(srv->mhttp);
+	srv->mhttp = NULL;
 	if (srv->ev_sigterm)
 		event_free(srv->ev_sigterm);
 	if (srv->ev_sigint)

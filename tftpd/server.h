@@ -43,6 +43,8 @@ struct server {
 	struct fs_source fs;       /* the root as the sessions' source */
 	struct source source;
 	struct tftpd_limits *limits; /* shared by the workers (limits.h) */
+	struct tftpd_metrics *metrics; /* shared too; NULL without --metrics */
+	struct metrics_http *mhttp;
 
 	struct tftpd_listener listeners[TFTPD_MAX_LISTEN];
 	size_t nlisteners;

@@ -54,6 +54,9 @@ struct tftpd_config {
 	int verbosity;             /* number of -v */
 	int use_syslog;
 	int log_json;              /* --log-format json */
+	int metrics;               /* --metrics given: */
+	char metrics_host[TFTPD_HOST_MAX];
+	uint16_t metrics_port;
 	uint32_t grace_ms;         /* after SIGTERM/SIGINT */
 	unsigned workers;          /* --workers: >1 binds with SO_REUSEPORT */
 	const char *remap_file;    /* --remap / hpa's -m: tftp-hpa's rules */
