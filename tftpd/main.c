@@ -77,6 +77,12 @@ static const char usage_text[] =
 	"  -v, --verbose             more logging (repeatable)\n"
 	"      --syslog              log to syslog instead of stderr\n"
 	"      --metrics [ADDR]:PORT Prometheus metrics at http://ADDR:PORT/metrics\n"
+	"      --on-complete CMD     run CMD after each transfer, its fields in\n"
+	"                            TFTP_* variables (no shell; see tftpd(8))\n"
+	"      --on-complete-shell   run CMD with /bin/sh -c\n"
+	"      --on-complete-max N   hooks at once (1..256, default 8)\n"
+	"      --on-complete-timeout SEC\n"
+	"                            kill a hook after SEC (default 30)\n"
 	"      --log-format text|json\n"
 	"                            json: one JSON object per line (see tftpd(8))\n"
 	"      --remap FILE          rename requested files by tftp-hpa's remap\n"
@@ -144,6 +150,10 @@ enum {
 	OPT_REFUSE,
 	OPT_LOG_FORMAT,
 	OPT_METRICS,
+	OPT_HOOK,
+	OPT_HOOK_SHELL,
+	OPT_HOOK_MAX,
+	OPT_HOOK_TIMEOUT,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
@@ -165,6 +175,10 @@ static const struct option long_opts[] = {
 	{"refuse", required_argument, NULL, OPT_REFUSE},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"on-complete", required_argument, NULL, OPT_HOOK},
+	{"on-complete-shell", no_argument, NULL, OPT_HOOK_SHELL},
+	{"on-complete-max", required_argument, NULL, OPT_HOOK_MAX},
+	{"on-complete-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT},
 	{"max-blksize", required_argument, NULL, 'B'},
 	{"max-window", required_argument, NULL, OPT_MAX_WINDOW},
 	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
@@ -365,6 +379,22 @@ static int misc_option(struct tftpd_config *cfg, int c)
 	case OPT_SYSLOG:
 		cfg->use_syslog = 1;
 		return 1;
+	case OPT_HOOK:
+		if (!optarg[0])
+			usage_error("--on-complete: empty command");
+		cfg->hook_cmd = optarg;
+		return 1;
+	case OPT_HOOK_SHELL:
+		cfg->hook_shell = 1;
+		return 1;
+	case OPT_HOOK_MAX:
+		cfg->hook_max = (unsigned)parse_num("--on-complete-max", optarg,
+						    1, 256);
+		return 1;
+	case OPT_HOOK_TIMEOUT:
+		cfg->hook_timeout_s = (uint32_t)parse_num(
+			"--on-complete-timeout", optarg, 1, 86400);
+		return 1;
 	case OPT_METRICS:
 		if (tftp_split_hostport(optarg, cfg->metrics_host,
 					sizeof(cfg->metrics_host),
@@ -425,6 +455,8 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 			    "with -r)", argv[optind]);
 	if (cfg->allow_overwrite && !cfg->allow_write)
 		usage_error("--overwrite needs -w");
+	if (cfg->hook_shell && !cfg->hook_cmd)
+		usage_error("--on-complete-shell needs --on-complete");
 	if ((cfg->upload_dir || cfg->mkdir) && !cfg->allow_write)
 		usage_error("%s needs -w", cfg->mkdir ? "--mkdir" : "--upload-dir");
 	if (cfg->single_port && cfg->port_lo)
@@ -679,6 +711,8 @@ int main(int argc, char **argv)
 		.client_prefix6 = 64,
 		.umask = 022,
 		.grace_ms = 2000,
+		.hook_max = 8,
+		.hook_timeout_s = 30,
 	};
 	if (hpa_invoked(argc, argv))
 		hpa_parse_args(argc, argv, &cfg);

@@ -25,6 +25,7 @@
 #include "record.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "hook.h"
 #include "neigh.h"
 #include "winnames.h"
 #include "sock.h"
@@ -52,6 +53,7 @@ static void on_finished(void *ctx, const struct xfer_record *r)
 {
 	struct server *srv = ctx;
 	metrics_finished(srv->metrics, r);
+	hook_run(srv->hook, r);
 }
 
 /* A session ends: out of the table, its slot released; the last one
@@ -1163,6 +1165,8 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 	env_init(srv);
 	if (open_listeners(srv) < 0)
 		return -1;
+	if (cfg->hook_cmd && !(srv->hook = hook_new(srv->base, cfg, &srv->log)))
+		return -1;
 	if (cfg->metrics &&
 	    !(srv->mhttp = metrics_http_start(srv->base, cfg->metrics_host,
 					      cfg->metrics_port,
@@ -1314,6 +1318,8 @@ void server_fini(struct server *srv)
 	close_listeners(srv);
 	metrics_http_stop(srv->mhttp);
 	srv->mhttp = NULL;
+	hook_free(srv->hook);
+	srv->hook = NULL;
 	if (srv->ev_sigterm)
 		event_free(srv->ev_sigterm);
 	if (srv->ev_sigint)

@@ -45,6 +45,7 @@ struct server {
 	struct tftpd_limits *limits; /* shared by the workers (limits.h) */
 	struct tftpd_metrics *metrics; /* shared too; NULL without --metrics */
 	struct metrics_http *mhttp;
+	struct hook *hook;         /* --on-complete, or NULL */
 
 	struct tftpd_listener listeners[TFTPD_MAX_LISTEN];
 	size_t nlisteners;

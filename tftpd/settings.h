@@ -54,6 +54,10 @@ struct tftpd_config {
 	int verbosity;             /* number of -v */
 	int use_syslog;
 	int log_json;              /* --log-format json */
+	const char *hook_cmd;      /* --on-complete CMD, or NULL */
+	int hook_shell;            /* --on-complete-shell: via /bin/sh -c */
+	unsigned hook_max;         /* --on-complete-max (at once) */
+	uint32_t hook_timeout_s;   /* --on-complete-timeout */
 	int metrics;               /* --metrics given: */
 	char metrics_host[TFTPD_HOST_MAX];
 	uint16_t metrics_port;
