@@ -106,3 +106,35 @@ char *tftp_human_rate(uint64_t bytes, uint64_t us, char *out, size_t cap)
 		snprintf(out, cap, "%.1f %s/s", v, unit);
 	return out;
 }
+
+int tftp_json_string(char *out, size_t cap, size_t *at, const char *s, size_t len)
+{
+	size_t j = *at;
+	if (j + 2 > cap)
+		return -1;
+	out[j++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+		size_t n;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			n = 2;
+		} else if (c < 0x20 || c >= 0x7f) {
+			n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
+		} else {
+			esc[0] = (char)c;
+			n = 1;
+		}
+		if (j + n + 1 >= cap)
+			return -1;
+		memcpy(out + j, esc, n);
+		j += n;
+	}
+	out[j++] = '"';
+	out[j] = '\0';
+	*at = j;
+	return 0;
+}
+

@@ -36,6 +36,13 @@ void tftp_log_stderr(void *ctx, enum tftp_log_level lvl, const char *line);
  * "..." to fit cap (>= 8). Returns out. */
 char *tftp_log_escape(const char *s, size_t len, char *out, size_t cap);
 
+/* s (len bytes) as a JSON string with its quotes, appended at out[*at]
+ * (cap bytes in all, NUL-terminated): '"' and '\\' escaped, every byte
+ * below 0x20 or from 0x7f as \u00XX (decode as Latin-1 for the exact
+ * bytes). 0, or -1 (and *at unchanged) if it does not fit. */
+int tftp_json_string(char *out, size_t cap, size_t *at, const char *s,
+		     size_t len);
+
 /* Human units for log and summary lines. Size: "" below 1 KiB, else
  * " (1.5 KiB)" (with the leading space and parentheses). Duration: "850 us",
  * "12.3 ms", "4.567 s" (never "0.000 s"). Rate: bytes over us, "512 B/s",

@@ -76,6 +76,7 @@ struct local_file {
 
 struct client {
 	const struct tftp_client_args *a;
+	struct tftp_summary sum;          /* for --json */
 	int fd;
 	struct sockaddr_storage server;  /* the request goes here */
 	struct sockaddr_storage peer;    /* the locked TID (server until then) */
@@ -1154,6 +1155,29 @@ static void summary(struct client *c)
 		st->retransmits);
 }
 
+/* What --json reports of the transfer that just ended. */
+static void keep_summary(struct client *c)
+{
+	const struct tftp_xfer *x = &c->x;
+	const struct tftp_xfer_stats *st = tftp_xfer_stats(x);
+	struct tftp_summary *s = &c->sum;
+	s->ran = 1;
+	tftp_sockaddr_str((struct sockaddr *)&c->server, s->server,
+			  sizeof(s->server));
+	s->bytes = st->bytes;
+	s->packets_sent = st->packets_sent;
+	s->retransmits = st->retransmits;
+	s->us = tftp_now_us() - c->start_us;
+	s->blksize = tftp_xfer_blksize(x);
+	s->window = tftp_xfer_window(x);
+	s->peer_error = tftp_xfer_end_reason(x) == TFTP_END_PEER_ERROR;
+	s->error_code = tftp_xfer_error(x)->code;
+	snprintf(s->error, sizeof(s->error), "%s",
+		 tftp_xfer_end_reason(x) == TFTP_END_TIMED_OUT
+			 ? "timed out"
+			 : tftp_xfer_error(x)->msg);
+}
+
 /* An octet get that ended short of (or beyond) the size the server
  * announced: the file changed under the transfer, or the server lies;
  * either way the bytes are not the file, and none is kept. */
@@ -1221,6 +1245,7 @@ static int transfer(struct client *c, int more)
 		rc = TFTP_EXIT_LOCAL;
 	if (rc == TFTP_EXIT_OK && verbose(c))
 		summary(c);
+	keep_summary(c);
 	tftp_xfer_free(&c->x);
 	return rc;
 }
@@ -1275,6 +1300,8 @@ int tftp_client_run(const struct tftp_client_args *a)
 	if (list)
 		freeaddrinfo(list);
 out:
+	if (a->json)
+		tftp_json_summary(a, &c.sum, rc);
 	if (c.fd >= 0)
 		close(c.fd);
 	close_local(&c);

@@ -49,9 +49,26 @@ struct tftp_client_args {
 	int verbosity;          /* enum tftp_verbosity */
 	int trace;              /* print every packet */
 	int progress;           /* draw a progress bar on stderr */
+	int json;               /* --json: a JSON summary (jsonsum.c) */
 	/* Set by the host's signal handler: the signal number, 0 when none. */
 	volatile sig_atomic_t *stop;
 };
+
+/* What a transfer came to, for --json. */
+struct tftp_summary {
+	int ran;                /* a transfer was attempted */
+	char server[64];        /* the address it went to */
+	uint64_t bytes, packets_sent, retransmits, us;
+	uint32_t blksize, window;
+	int peer_error;         /* error_code came from the server */
+	uint16_t error_code;
+	char error[128];
+};
+
+/* The summary as one JSON line: to stdout, or to stderr when the file
+ * itself goes to stdout (get to "-"). */
+void tftp_json_summary(const struct tftp_client_args *a,
+		       const struct tftp_summary *s, int rc);
 
 /* Run one transfer; prints its own messages to stderr. Returns an exit
  * code (enum tftp_exit, or TFTP_EXIT_SIGNAL + signo). */

@@ -53,6 +53,8 @@ static const char usage_text[] =
 	"  -v, --verbose             print the options in force and a summary\n"
 	"      --trace               print every packet sent and received\n"
 	"  -q, --quiet               print only errors\n"
+	"      --json                a JSON summary on stdout (stderr when the\n"
+	"                            file goes to stdout)\n"
 	"      --progress            draw a progress bar even if stderr is no TTY\n"
 	"      --no-progress         never draw a progress bar\n"
 	"  -h, --help                this help\n"
@@ -94,6 +96,7 @@ enum {
 	OPT_TRACE,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
+	OPT_JSON,
 };
 
 static const char short_opts[] = "+:b:W:t:Tm:46p:vqhV";
@@ -112,6 +115,7 @@ static const struct option long_opts[] = {
 	{"verbose", no_argument, NULL, 'v'},
 	{"trace", no_argument, NULL, OPT_TRACE},
 	{"quiet", no_argument, NULL, 'q'},
+	{"json", no_argument, NULL, OPT_JSON},
 	{"progress", no_argument, NULL, OPT_PROGRESS},
 	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	{"help", no_argument, NULL, 'h'},
@@ -161,6 +165,7 @@ static void one_option(struct cmdline *cl, int o, const char *arg)
 	case 'v': a->verbosity = TFTP_VERBOSE; break;
 	case 'q': a->verbosity = TFTP_QUIET; break;
 	case OPT_TRACE: a->trace = 1; break;
+	case OPT_JSON: a->json = 1; break;
 	case OPT_PROGRESS: cl->progress = 1; break;
 	case OPT_NO_PROGRESS: cl->progress = 0; break;
 	case 'h':

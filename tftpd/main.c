@@ -493,8 +493,8 @@ static void json_sink(void *ctx, enum tftp_log_level lvl, const char *line)
 			"{\"time\":%llu.%06u,\"level\":\"%s\",\"msg\":",
 			(unsigned long long)(t / 1000000u), (unsigned)(t % 1000000u),
 			names[(unsigned)lvl < 5u ? (unsigned)lvl : 4u]);
-		if (json_string(buf, sizeof(buf) - 1, &at, line, strlen(line)) < 0)
-			(void)json_string(buf, sizeof(buf) - 1, &at, "(too long)", 10);
+		if (tftp_json_string(buf, sizeof(buf) - 1, &at, line, strlen(line)) < 0)
+			(void)tftp_json_string(buf, sizeof(buf) - 1, &at, "(too long)", 10);
 		buf[at++] = '}';
 		buf[at] = '\0';
 		out = buf;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "options.h"
 
 const char *record_result_name(enum record_result r)
@@ -15,37 +16,6 @@ const char *record_result_name(enum record_result r)
 		"size_probe", "error",
 	};
 	return (unsigned)r < RESULT_COUNT ? names[r] : "error";
-}
-
-int json_string(char *out, size_t cap, size_t *at, const char *s, size_t len)
-{
-	size_t j = *at;
-	if (j + 2 > cap)
-		return -1;
-	out[j++] = '"';
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-		size_t n;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			n = 2;
-		} else if (c < 0x20 || c >= 0x7f) {
-			n = (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c);
-		} else {
-			esc[0] = (char)c;
-			n = 1;
-		}
-		if (j + n + 1 >= cap)
-			return -1;
-		memcpy(out + j, esc, n);
-		j += n;
-	}
-	out[j++] = '"';
-	out[j] = '\0';
-	*at = j;
-	return 0;
 }
 
 /* ,"key":value (printf) appended; -1 if it does not fit. */
@@ -78,7 +48,7 @@ static int sfield(char *out, size_t cap, size_t *at, const char *key,
 	if (n < 0 || (size_t)n >= cap - j)
 		return -1;
 	j += (size_t)n;
-	if (json_string(out, cap, &j, s, strlen(s)) < 0) {
+	if (tftp_json_string(out, cap, &j, s, strlen(s)) < 0) {
 		out[*at] = '\0';
 		return -1;
 	}

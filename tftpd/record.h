@@ -47,8 +47,5 @@ const char *record_result_name(enum record_result r);
  * Returns the length. */
 size_t record_json(const struct xfer_record *r, char *out, size_t cap);
 
-/* s (len bytes) as a JSON string with its quotes, appended at out[*at]
- * (cap bytes in all). 0, or -1 (and *at unchanged) if it does not fit. */
-int json_string(char *out, size_t cap, size_t *at, const char *s, size_t len);
 
 #endif

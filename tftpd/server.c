@@ -147,17 +147,17 @@ static void log_refusal_json(struct server *srv, const struct arrival *a,
 		"\"error_code\":%u,\"error\":", (unsigned long long)(t / 1000000u),
 		(unsigned)(t % 1000000u), client, (unsigned)tftp_sockaddr_port(peer),
 		op == TFTP_OP_WRQ ? "WRQ" : "RRQ", (unsigned)code);
-	(void)json_string(line, sizeof(line) - 1, &at, msg, strlen(msg));
+	(void)tftp_json_string(line, sizeof(line) - 1, &at, msg, strlen(msg));
 	if (why && at + 10 < sizeof(line)) {
 		memcpy(line + at, ",\"why\":", 7);
 		at += 7;
-		if (json_string(line, sizeof(line) - 1, &at, why, strlen(why)) < 0)
+		if (tftp_json_string(line, sizeof(line) - 1, &at, why, strlen(why)) < 0)
 			at -= 7;
 	}
 	if (name && at + 10 < sizeof(line)) {
 		memcpy(line + at, ",\"file\":", 8);
 		at += 8;
-		if (json_string(line, sizeof(line) - 1, &at, name->ptr, name->len) < 0)
+		if (tftp_json_string(line, sizeof(line) - 1, &at, name->ptr, name->len) < 0)
 			at -= 8;
 	}
 	line[at++] = '}';
