@@ -251,25 +251,33 @@ class Baseline(Ours):
         return BaselineServer(self.build, root, extra)
 
 
-class SinglePortServer(OurServer):
-    name = "tftpd --single-port"
+class VariantServer(OurServer):
+    name = "tftpd (variant)"
 
 
-class SinglePort(Ours):
-    """Our tftpd with --single-port (every transfer on the listening
-    socket) and our client: --single-port side by side with the normal
-    mode, in one run."""
+class Variant(Ours):
+    """Our tftpd with extra options (e.g. --single-port, --metrics) and
+    our client: side by side with the plain server, in one run."""
 
-    def __init__(self, build, workers):
+    def __init__(self, build, workers, key, flags, shown):
         super().__init__(build, workers)
-        self.key = "sp"
-        self.label = "tftpd --single-port + tftp"
-        self.server_cls = SinglePortServer
-        self.server_label = "tftpd --single-port"
+        self.key = key
+        self.flags = list(flags)
+        self.label = "tftpd %s + tftp" % shown
+        self.server_label = "tftpd %s" % shown
+        self.server_cls = type("VariantServer_" + key, (VariantServer,),
+                               {"name": self.server_label})
 
     def server(self, root):
         extra = ["--workers", str(self.workers)] if self.workers > 1 else []
-        return SinglePortServer(self.build, root, extra + ["--single-port"])
+        return self.server_cls(self.build, root, extra + self.flags)
+
+
+def free_tcp_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Hpa(Impl):
@@ -630,10 +638,18 @@ class Bench:
             base = Baseline(a.baseline, a.workers, rev or "before")
             self.impls.append(base)
             bulk.append(base)
+        variants = []
         if a.single_port:
-            sp = SinglePort(self.build, a.workers)
-            self.impls.append(sp)
-            bulk.append(sp)
+            variants.append(Variant(self.build, a.workers, "sp", ["--single-port"],
+                                    "--single-port"))
+        if a.metrics:
+            # Metrics and a JSON line per transfer (the log's cost too).
+            variants.append(Variant(self.build, a.workers, "mx", [
+                "--metrics", "127.0.0.1:%d" % free_tcp_port(), "-v",
+                "--log-format", "json"], "--metrics --log-format json"))
+        for v in variants:
+            self.impls.append(v)
+            bulk.append(v)
         self.header()
         self.prepare()
         self.start_servers()
@@ -684,6 +700,9 @@ class Bench:
             self.before_after(ours)
         if a.single_port:
             self.before_after(ours, "sp", "normal mode / --single-port")
+        if a.metrics:
+            self.before_after(ours, "mx", "without / with --metrics -v "
+                              "--log-format json")
         if self.warm_s:
             w = sorted(self.warm_s)
             self.say("memory warm-up before bulk transfers: %d times, median "
@@ -943,6 +962,9 @@ def main():
     ap.add_argument("--single-port", action="store_true",
                     help="also run our tftpd with --single-port, side by "
                          "side with its normal mode")
+    ap.add_argument("--metrics", action="store_true",
+                    help="also run our tftpd with --metrics and a JSON log "
+                         "line per transfer, side by side without")
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "results"))
     ap.add_argument("--baseline", default=None, metavar="BUILD",
                     help="also run tftpd and tftp from this other build "
