@@ -643,10 +643,8 @@ class Bench:
             variants.append(Variant(self.build, a.workers, "sp", ["--single-port"],
                                     "--single-port"))
         if a.metrics:
-            # Metrics and a JSON line per transfer (the log's cost too).
             variants.append(Variant(self.build, a.workers, "mx", [
-                "--metrics", "127.0.0.1:%d" % free_tcp_port(), "-v",
-                "--log-format", "json"], "--metrics --log-format json"))
+                "--metrics", "127.0.0.1:%d" % free_tcp_port()], "--metrics"))
         for v in variants:
             self.impls.append(v)
             bulk.append(v)
@@ -701,8 +699,7 @@ class Bench:
         if a.single_port:
             self.before_after(ours, "sp", "normal mode / --single-port")
         if a.metrics:
-            self.before_after(ours, "mx", "without / with --metrics -v "
-                              "--log-format json")
+            self.before_after(ours, "mx", "without / with --metrics")
         if self.warm_s:
             w = sorted(self.warm_s)
             self.say("memory warm-up before bulk transfers: %d times, median "
@@ -963,8 +960,8 @@ def main():
                     help="also run our tftpd with --single-port, side by "
                          "side with its normal mode")
     ap.add_argument("--metrics", action="store_true",
-                    help="also run our tftpd with --metrics and a JSON log "
-                         "line per transfer, side by side without")
+                    help="also run our tftpd with --metrics, side by side "
+                         "without")
     ap.add_argument("--out", default=os.path.join(TOP, "bench", "results"))
     ap.add_argument("--baseline", default=None, metavar="BUILD",
                     help="also run tftpd and tftp from this other build "

@@ -138,6 +138,14 @@ static uint64_t get(const counter *c)
 	return atomic_load(c);
 }
 
+/* A counter without labels. */
+static void single(struct evbuffer *o, const char *name, const char *help,
+		   const counter *c)
+{
+	head(o, name, "counter", help);
+	evbuffer_add_printf(o, "%s %" PRIu64 "\n", name, get(c));
+}
+
 /* A histogram's buckets (cumulative), sum (micro: in millionths) and
  * count; le[] given as text. */
 static void hist(struct evbuffer *o, const char *name, const struct hist *h,
@@ -199,18 +207,14 @@ void metrics_render(const struct tftpd_metrics *m, struct evbuffer *o)
 	for (size_t i = 0; i < NWIN; i++)
 		snprintf(wl[i], sizeof(wl[i]), "%u", window_le[i]), wp[i] = wl[i];
 	render_transfers(m, o);
-	head(o, "tftp_sent_bytes_total", "counter",
-	     "File bytes sent in DATA packets (downloads).");
-	evbuffer_add_printf(o, "tftp_sent_bytes_total %" PRIu64 "\n",
-			    get(&m->sent_bytes));
-	head(o, "tftp_received_bytes_total", "counter",
-	     "File bytes received in DATA packets (uploads).");
-	evbuffer_add_printf(o, "tftp_received_bytes_total %" PRIu64 "\n",
-			    get(&m->received_bytes));
-	head(o, "tftp_retransmits_total", "counter",
-	     "Packets sent again after a timeout or a gap the client showed.");
-	evbuffer_add_printf(o, "tftp_retransmits_total %" PRIu64 "\n",
-			    get(&m->retransmits));
+	single(o, "tftp_sent_bytes_total",
+	       "File bytes sent in DATA packets (downloads).", &m->sent_bytes);
+	single(o, "tftp_received_bytes_total",
+	       "File bytes received in DATA packets (uploads).",
+	       &m->received_bytes);
+	single(o, "tftp_retransmits_total",
+	       "Packets sent again after a timeout or a gap the client showed.",
+	       &m->retransmits);
 	head(o, "tftp_transfer_duration_seconds", "histogram",
 	     "How long finished transfers took.");
 	hist(o, "tftp_transfer_duration_seconds", &m->duration, dp, NDUR);

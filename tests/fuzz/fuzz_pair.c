@@ -171,12 +171,7 @@ static void create_server(struct sim *s, const uint8_t *req, size_t len)
 
 static int deliver_next(struct sim *s, uint64_t until)
 {
-	size_t best = SIZE_MAX;
-	for (size_t i = 0; i < s->nq; i++)
-		if (s->q[i].at <= until &&
-		    (best == SIZE_MAX || s->q[i].at < s->q[best].at ||
-		     (s->q[i].at == s->q[best].at && s->q[i].seq < s->q[best].seq)))
-			best = i;
+	size_t best = fz_earliest(s->q, s->nq, sizeof(s->q[0]), until);
 	if (best == SIZE_MAX)
 		return 0;
 	struct qpkt q = s->q[best];

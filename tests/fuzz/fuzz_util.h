@@ -102,4 +102,31 @@ static inline uint8_t *fz_dup(const uint8_t *p, size_t len)
 	return q;
 }
 
+/* Simulated channels queue datagrams as structs that begin with these two
+ * fields: when each is due, and the order it was sent in. */
+struct fz_qhead {
+	uint64_t at, seq;
+};
+
+/* Of n queued structs (stride bytes apart, each beginning with a struct
+ * fz_qhead), the earliest due by until, ties going to the first sent;
+ * SIZE_MAX if none is due. */
+static inline size_t fz_earliest(const void *q, size_t n, size_t stride,
+				 uint64_t until)
+{
+	size_t best = SIZE_MAX;
+	const struct fz_qhead *b = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct fz_qhead *h =
+			(const struct fz_qhead *)(const void *)((const char *)q +
+								i * stride);
+		if (h->at <= until &&
+		    (!b || h->at < b->at || (h->at == b->at && h->seq < b->seq))) {
+			best = i;
+			b = h;
+		}
+	}
+	return best;
+}
+
 #endif
