@@ -20,6 +20,22 @@
  *                received data)
  *     -T MS      retransmit timeout (default 500)
  *
+ *   Boot-storm habits (bench/run.py's storm scenarios):
+ *     -A         every transfer from a loopback address of its own
+ *                (127.1.x.y), as separate machines would be
+ *     -P MODE    a PXE ROM's size probe first: an RRQ with tsize 0, then
+ *                on its OACK either ERROR 8 and the real RRQ from a new
+ *                port (MODE "error8") or the real RRQ from the same port
+ *                without a word (MODE "rerrq")
+ *     -R         re-ACK every repeated block (a firmware habit)
+ *     -L PCT     drop this share of the DATA arriving (simulated loss
+ *                on the path to the client), -s SEED for its sequence
+ *
+ *   The RESULT line then also gives each transfer's time from its first
+ *   request to its last ACK (p50, p99, max), the timeouts that fired,
+ *   and amplification: the DATA payload bytes that arrived (lost ones
+ *   included) over the file bytes of the transfers that completed.
+ *
  * The last line is machine-readable:
  *   RESULT ok=N failed=N held=N bytes=B seconds=S
  * Exit status 0 when every transfer that was not held ended verified.
@@ -47,6 +63,7 @@
 #define LG_BATCH 32     /* datagrams read per system call */
 
 enum lg_state { LG_IDLE, LG_REQUEST, LG_RUNNING, LG_DONE, LG_FAILED };
+enum lg_probe { PROBE_NONE, PROBE_ERROR8, PROBE_RERRQ };
 
 struct ref {
 	uint8_t *data;
@@ -65,6 +82,10 @@ struct lg_xfer {
 	int retries;
 	uint8_t last[600];      /* the last control packet (RRQ or ACK) */
 	size_t last_len;
+	int probing;            /* the size probe's answer is awaited */
+	uint16_t probe_tid;     /* the probe's server port: ignored after */
+	uint64_t t_start;       /* first request (ms) */
+	unsigned index;         /* which transfer (for -A) */
 };
 
 struct lg {
@@ -74,6 +95,13 @@ struct lg {
 	uint32_t blksize, window;
 	uint32_t ack_delay, timeout;
 	double duration;
+	int own_addr, reack;    /* -A, -R */
+	enum lg_probe probe;    /* -P */
+	double loss;            /* -L, as a share */
+	uint64_t rng;           /* -s: xorshift state */
+	uint64_t arrived;       /* DATA payload bytes that arrived */
+	uint64_t timeouts;
+	double *times;          /* each completed transfer's, in s */
 	struct ref *refs;
 	struct lg_xfer *x;
 	unsigned started, ok, failed, running;
@@ -170,6 +198,7 @@ static void finish(struct lg *g, struct lg_xfer *x, enum lg_state st,
 		size_t n = tftp_build_error(err, sizeof(err), TFTP_ERR_UNDEF, why);
 		(void)send(x->fd, err, n, 0);
 	} else {
+		g->times[g->ok] = (double)(now_ms() - x->t_start) / 1e3;
 		g->ok++;
 		g->bytes += x->got;
 	}
@@ -179,11 +208,26 @@ static void finish(struct lg *g, struct lg_xfer *x, enum lg_state st,
 	g->running--;
 }
 
-static void start(struct lg *g, struct lg_xfer *x, unsigned file, uint64_t now)
+/* Bind fd to a's address and a port of its own, named explicitly: a
+ * socket bound to port 0 loses its port when it is disconnected, and
+ * -P rerrq must ask again from the same one. */
+static void bind_port(int fd, struct sockaddr_in *a)
 {
-	char name[512];
-	memset(x, 0, sizeof(*x));
-	x->file = file;
+	socklen_t len = sizeof(*a);
+	int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	a->sin_port = 0;
+	if (probe < 0 || bind(probe, (struct sockaddr *)a, sizeof(*a)) < 0 ||
+	    getsockname(probe, (struct sockaddr *)a, &len) < 0)
+		die("bind (a port to use)");
+	close(probe);
+	if (bind(fd, (struct sockaddr *)a, sizeof(*a)) < 0)
+		die("bind");
+}
+
+/* A socket for the transfer: its own loopback address with -A (127.1.x.y
+ * from its index), registered with epoll. */
+static void open_socket(struct lg *g, struct lg_xfer *x)
+{
 	x->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (x->fd < 0)
 		die("socket");
@@ -192,7 +236,23 @@ static void start(struct lg *g, struct lg_xfer *x, unsigned file, uint64_t now)
 	if (g->window > 1)
 		(void)setsockopt(x->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
 				 sizeof(rcv));
-	file_name(g, file, name, sizeof(name));
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (g->own_addr)
+		a.sin_addr.s_addr = htonl(0x7f010000u | (1u + x->index % 65000u));
+	if (g->own_addr || g->probe == PROBE_RERRQ)
+		bind_port(x->fd, &a);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = x};
+	if (epoll_ctl(g->ep, EPOLL_CTL_ADD, x->fd, &ev) < 0)
+		die("epoll_ctl");
+}
+
+/* The request into x->last: the size probe (tsize 0 and the blksize,
+ * as PXE ROMs ask), or the real one. */
+static void build_request(const struct lg *g, struct lg_xfer *x, int probe)
+{
+	char name[512];
+	file_name(g, x->file, name, sizeof(name));
 	size_t len = tftp_build_request(x->last, sizeof(x->last), TFTP_OP_RRQ,
 					name, "octet");
 	struct tftp_opts o = {0};
@@ -200,24 +260,60 @@ static void start(struct lg *g, struct lg_xfer *x, unsigned file, uint64_t now)
 		o.present |= TFTP_OPT_BLKSIZE;
 		o.blksize = g->blksize;
 	}
-	if (g->window) {
+	if (g->window && !probe) {
 		o.present |= TFTP_OPT_WINDOWSIZE;
 		o.windowsize = g->window;
 	}
+	if (probe)
+		o.present |= TFTP_OPT_TSIZE;
 	if (o.present)
 		len = tftp_opts_append(x->last, sizeof(x->last), len, &o);
 	x->last_len = len;
+	x->probing = probe;
 	x->blksize = TFTP_BLKSIZE_DEFAULT;
 	x->window = 1;
 	x->expected = 1;
 	x->state = LG_REQUEST;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = x};
-	if (epoll_ctl(g->ep, EPOLL_CTL_ADD, x->fd, &ev) < 0)
-		die("epoll_ctl");
+}
+
+static void start(struct lg *g, struct lg_xfer *x, unsigned file, uint64_t now)
+{
+	unsigned index = g->started;
+	memset(x, 0, sizeof(*x));
+	x->file = file;
+	x->index = index;
+	x->t_start = now;
+	open_socket(g, x);
+	build_request(g, x, g->probe != PROBE_NONE);
 	send_last(g, x);
 	x->due = now + g->timeout;
 	g->started++;
 	g->running++;
+}
+
+/* The probe's OACK came: the size is known, now the real request, from
+ * a new port after ERROR 8, or from this one without a word. */
+static void probe_answered(struct lg *g, struct lg_xfer *x, uint64_t now)
+{
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	x->probe_tid = getpeername(x->fd, (struct sockaddr *)&peer, &plen) == 0
+			       ? ntohs(peer.sin_port)
+			       : 0;
+	if (g->probe == PROBE_ERROR8) {
+		uint8_t err[64];
+		size_t n = tftp_build_error(err, sizeof(err), TFTP_ERR_OPTNEG,
+					    "size only");
+		(void)send(x->fd, err, n, 0);
+		close(x->fd);
+		open_socket(g, x);
+	} else {
+		struct sockaddr un = {.sa_family = AF_UNSPEC};
+		(void)connect(x->fd, &un, sizeof(un));
+	}
+	build_request(g, x, 0);
+	send_last(g, x);
+	x->due = now + g->timeout;
 }
 
 /* ---- packets in ------------------------------------------------------------ */
@@ -230,8 +326,9 @@ static int lock_tid(const struct lg *g, struct lg_xfer *x,
 {
 	if (x->state != LG_REQUEST)
 		return 0;
-	if (from->sin_addr.s_addr != g->server.sin_addr.s_addr)
-		return 1;
+	if (from->sin_addr.s_addr != g->server.sin_addr.s_addr ||
+	    (x->probe_tid && ntohs(from->sin_port) == x->probe_tid))
+		return 1; /* a stranger, or the abandoned probe's repeats */
 	return connect(x->fd, (const struct sockaddr *)from, sizeof(*from));
 }
 
@@ -244,6 +341,10 @@ static void on_oack(struct lg *g, struct lg_xfer *x, const struct tftp_packet *p
 		x->blksize = o.blksize;
 	if (o.present & TFTP_OPT_WINDOWSIZE)
 		x->window = o.windowsize;
+	if (x->probing) {
+		probe_answered(g, x, now);
+		return;
+	}
 	x->state = LG_RUNNING;
 	send_ack(g, x, 0, now);
 }
@@ -260,16 +361,31 @@ static void ack_window(struct lg *g, struct lg_xfer *x, uint64_t now)
 	send_ack(g, x, x->expected - 1u, now);
 }
 
+/* -L: whether this datagram is lost on its way (xorshift64). */
+static int lost(struct lg *g)
+{
+	if (g->loss <= 0)
+		return 0;
+	g->rng ^= g->rng << 13;
+	g->rng ^= g->rng >> 7;
+	g->rng ^= g->rng << 17;
+	return (double)(g->rng >> 11) / 9007199254740992.0 < g->loss;
+}
+
 static void on_data(struct lg *g, struct lg_xfer *x, const struct tftp_packet *p,
 		    uint64_t now)
 {
 	const struct ref *r = &g->refs[x->file];
 	uint16_t delta = (uint16_t)(p->block - (uint16_t)x->expected);
+	g->arrived += p->datalen;
+	if (lost(g))
+		return;
 	x->state = LG_RUNNING;
+	x->probing = 0; /* a server without options answered with DATA */
 	if (delta != 0) {
-		/* Out of order or repeated: say where we are (unless an ACK
-		 * is being held back on purpose). */
-		if (!x->ack_held && delta < 0x8000u)
+		/* Out of order: say where we are (unless an ACK is being
+		 * held back on purpose); repeated: only with -R. */
+		if (!x->ack_held && (delta < 0x8000u || g->reack))
 			send_ack(g, x, x->expected - 1u, now);
 		return;
 	}
@@ -324,8 +440,11 @@ static void readable(struct lg *g, struct lg_xfer *x, uint64_t now)
 		g->msgs[i].msg_hdr.msg_name = &from[i];
 		g->msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
 	}
-	int n = recvmmsg(x->fd, g->msgs, LG_BATCH, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < n && x->fd >= 0; i++) {
+	int fd = x->fd;
+	int n = recvmmsg(fd, g->msgs, LG_BATCH, MSG_DONTWAIT, NULL);
+	/* Only while the socket is the same: after a probe the rest of the
+	 * batch belongs to the abandoned exchange. */
+	for (int i = 0; i < n && x->fd == fd; i++) {
 		int r = lock_tid(g, x, &from[i]);
 		if (r < 0) {
 			finish(g, x, LG_FAILED, "connect");
@@ -345,6 +464,7 @@ static void expire(struct lg *g, struct lg_xfer *x, uint64_t now)
 		send_ack(g, x, x->expected - 1u, now);
 		return;
 	}
+	g->timeouts++;
 	if (++x->retries > MAX_RETRIES) {
 		finish(g, x, LG_FAILED, "timed out");
 		return;
@@ -425,8 +545,19 @@ static void usage(void)
 {
 	fputs("usage: loadgen [-d DIR] [-f FMT] [-n FILES] [-c CONC] [-t TOTAL]\n"
 	      "               [-b BLKSIZE] [-w WINDOW] [-a ACK_DELAY_MS]\n"
-	      "               [-D SECONDS] [-T TIMEOUT_MS] IPV4:PORT\n", stderr);
+	      "               [-D SECONDS] [-T TIMEOUT_MS] [-A] [-P error8|rerrq]\n"
+	      "               [-R] [-L LOSS_PCT] [-s SEED] IPV4:PORT\n", stderr);
 	exit(2);
+}
+
+static void parse_probe(struct lg *g, const char *mode)
+{
+	if (strcmp(mode, "error8") == 0)
+		g->probe = PROBE_ERROR8;
+	else if (strcmp(mode, "rerrq") == 0)
+		g->probe = PROBE_RERRQ;
+	else
+		usage();
 }
 
 static void parse(int argc, char **argv, struct lg *g)
@@ -437,7 +568,8 @@ static void parse(int argc, char **argv, struct lg *g)
 	g->nfiles = 1;
 	g->conc = 200;
 	g->timeout = 500;
-	while ((c = getopt(argc, argv, "d:f:n:c:t:b:w:a:D:T:")) != -1) {
+	g->rng = 88172645463325252ull;
+	while ((c = getopt(argc, argv, "d:f:n:c:t:b:w:a:D:T:AP:RL:s:")) != -1) {
 		switch (c) {
 		case 'd': g->dir = optarg; break;
 		case 'f': g->fmt = optarg; break;
@@ -449,6 +581,11 @@ static void parse(int argc, char **argv, struct lg *g)
 		case 'a': g->ack_delay = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'D': g->duration = strtod(optarg, NULL); break;
 		case 'T': g->timeout = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'A': g->own_addr = 1; break;
+		case 'P': parse_probe(g, optarg); break;
+		case 'R': g->reack = 1; break;
+		case 'L': g->loss = strtod(optarg, NULL) / 100.0; break;
+		case 's': g->rng ^= strtoull(optarg, NULL, 10) * 2654435761u; break;
 		default: usage();
 		}
 	}
@@ -464,6 +601,32 @@ static void parse(int argc, char **argv, struct lg *g)
 	    inet_pton(AF_INET, host, &g->server.sin_addr) != 1)
 		usage();
 	g->server.sin_port = htons(port);
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The RESULT line. */
+static void report(struct lg *g, unsigned held, double s, double cpu)
+{
+	double p50 = 0, p99 = 0, max = 0, amp = 0;
+	uint64_t want = 0;
+	if (g->ok) {
+		qsort(g->times, g->ok, sizeof(*g->times), by_value);
+		p50 = g->times[(g->ok - 1u) / 2u];
+		p99 = g->times[(size_t)((double)(g->ok - 1u) * 0.99)];
+		max = g->times[g->ok - 1u];
+	}
+	want = g->bytes; /* the completed transfers' file bytes */
+	if (want)
+		amp = (double)g->arrived / (double)want;
+	printf("RESULT ok=%u failed=%u held=%u bytes=%" PRIu64 " seconds=%.6f "
+	       "cpu=%.3f p50=%.3f p99=%.3f max=%.3f timeouts=%" PRIu64
+	       " amplification=%.4f\n", g->ok, g->failed, held, g->bytes, s,
+	       cpu, p50, p99, max, g->timeouts, amp);
 }
 
 int main(int argc, char **argv)
@@ -482,8 +645,9 @@ int main(int argc, char **argv)
 		g.msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	g.x = calloc(g.conc, sizeof(*g.x));
+	g.times = calloc(g.total + 1u, sizeof(*g.times));
 	g.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!g.x || g.ep < 0)
+	if (!g.x || !g.times || g.ep < 0)
 		die("setup");
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -495,7 +659,6 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
 		     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-	printf("RESULT ok=%u failed=%u held=%u bytes=%" PRIu64 " seconds=%.6f "
-	       "cpu=%.3f\n", g.ok, g.failed, held, g.bytes, s, cpu);
+	report(&g, held, s, cpu);
 	return g.failed ? 1 : 0;
 }
