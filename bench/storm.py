@@ -127,6 +127,12 @@ def main():
                 for label, srv in order:
                     r, why = loadgen(a.build, root, srv.port, n,
                                      "storm%d.bin" % mib, opts, a.timeout)
+                    if srv.proc.poll() is not None:
+                        # Said in the results, and up again for the next.
+                        why = "the server died (exit status %s)%s" % (
+                            srv.proc.poll(), "; " + why if why else "")
+                        srv.stop()
+                        srv.start()
                     res.setdefault((key, label), []).append((r, why))
     finally:
         for _, s in impls:

@@ -365,10 +365,9 @@ static int run(struct sim *s)
 	for (; steps < MAX_STEPS && !all_done(s); steps++) {
 		if (fz_left(&s->f) && (fz_u8(&s->f) & 7u) == 0)
 			inject(s);
-		uint64_t next = next_deadline(s), qnext = UINT64_MAX;
-		for (size_t i = 0; i < s->nq; i++)
-			if (s->q[i].at < qnext)
-				qnext = s->q[i].at;
+		uint64_t next = next_deadline(s);
+		size_t first = fz_earliest(s->q, s->nq, sizeof(s->q[0]), UINT64_MAX);
+		uint64_t qnext = first == SIZE_MAX ? UINT64_MAX : s->q[first].at;
 		if (next == UINT64_MAX && qnext == UINT64_MAX)
 			break;
 		if (qnext <= next) {

@@ -252,10 +252,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t next = tftp_xfer_deadline(&s->cli.x);
 		if (s->srv.up && tftp_xfer_deadline(&s->srv.x) < next)
 			next = tftp_xfer_deadline(&s->srv.x);
-		uint64_t qnext = UINT64_MAX;
-		for (size_t i = 0; i < s->nq; i++)
-			if (s->q[i].at < qnext)
-				qnext = s->q[i].at;
+		size_t first = fz_earliest(s->q, s->nq, sizeof(s->q[0]), UINT64_MAX);
+		uint64_t qnext = first == SIZE_MAX ? UINT64_MAX : s->q[first].at;
 		if (next == UINT64_MAX && qnext == UINT64_MAX)
 			break;
 		if (qnext <= next) {
