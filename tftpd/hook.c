@@ -35,7 +35,6 @@ struct child {
 };
 
 struct hook {
-	struct event_base *base;
 	const struct tftp_log *log;
 	char *cmd;                  /* split in place into argv */
 	char *argv[HOOK_ARGS + 1];
@@ -209,7 +208,6 @@ struct hook *hook_new(struct event_base *base, const struct tftpd_config *cfg,
 		hook_free(h);
 		return NULL;
 	}
-	h->base = base;
 	h->log = log;
 	h->max = cfg->hook_max;
 	h->timeout_s = cfg->hook_timeout_s;
@@ -293,11 +291,6 @@ void hook_run(struct hook *h, const struct xfer_record *r)
 	h->queue[(h->qhead + h->qlen) % HOOK_QUEUE] = j;
 	h->qlen++;
 	spawn_next(h);
-}
-
-unsigned hook_pending(const struct hook *h)
-{
-	return h ? h->running + h->qlen : 0;
 }
 
 void hook_free(struct hook *h)

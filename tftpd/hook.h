@@ -24,8 +24,6 @@ struct hook *hook_new(struct event_base *base, const struct tftpd_config *cfg,
 		      const struct tftp_log *log);
 /* Queue the hook for r (its fields are copied). */
 void hook_run(struct hook *h, const struct xfer_record *r);
-/* Hooks running or queued. */
-unsigned hook_pending(const struct hook *h);
 /* Stop watching; running hooks are left to finish on their own. */
 void hook_free(struct hook *h);
 
