@@ -291,7 +291,7 @@ static long fill_netascii(struct tftp_xfer *x, uint64_t block)
 		size_t room = x->blksize - len;
 		long n = x->io.read(x->io.ctx, foff, x->scratch, room, &x->err);
 		if (n < 0)
-			return -1;
+			return n; /* an error, or TFTP_IO_AGAIN: the block waits */
 		size_t used = 0;
 		len += tftp_nascii_encode(&enc, x->scratch, (size_t)n, &used,
 					  out + len, room);
@@ -334,9 +334,14 @@ static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 {
 	uint64_t limit = x->acked_any && !x->collapsed ? x->window : 1u;
 	uint64_t first_new = 0;
+	x->starved = 0;
 	while (x->next < x->base + limit && (!x->last || x->next <= x->last)) {
 		uint64_t b = x->next;
 		long n = send_block(x, b);
+		if (n == TFTP_IO_AGAIN) {
+			x->starved = 1; /* the rest waits for tftp_xfer_resume */
+			break;
+		}
 		if (n < 0) {
 			fail_send(x, x->err.code, x->err.msg, now);
 			return;
@@ -356,6 +361,12 @@ static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 		x->next++;
 	}
 	x->sample_from = first_new;
+	if (x->starved && x->next == x->base) {
+		/* Nothing in flight: the peer owes us nothing, so there is
+		 * nothing to time out until the host has the data. */
+		x->deadline = NO_DEADLINE;
+		return;
+	}
 	arm(x, now, retx);
 }
 
@@ -372,6 +383,8 @@ static void resend_collapsed(struct tftp_xfer *x, uint64_t now)
 	x->collapsed = 1;
 	for (size_t i = 0; i < n; i++) {
 		long len = send_block(x, blocks[i]);
+		if (len == TFTP_IO_AGAIN)
+			continue; /* sent once, so readable: a host's slip */
 		if (len < 0) {
 			fail_send(x, x->err.code, x->err.msg, now);
 			return;
@@ -480,14 +493,38 @@ static int store_final(struct tftp_xfer *x, uint64_t now)
 		fail_send(x, TFTP_ERR_NOSPACE, "File too large", now);
 		return -1;
 	}
-	if ((n && x->io.write(x->io.ctx, x->file_off, x->scratch, n,
-			      &x->err) < 0) ||
-	    (x->io.flush && x->io.flush(x->io.ctx, &x->err) < 0)) {
+	if (n && x->io.write(x->io.ctx, x->file_off, x->scratch, n,
+			     &x->err) < 0) {
 		fail_send(x, x->err.code, x->err.msg, now);
 		return -1;
 	}
 	x->file_off += n;
+	int r = x->io.flush ? x->io.flush(x->io.ctx, &x->err) : 0;
+	if (r == TFTP_IO_AGAIN) {
+		/* The final ACK says the file is stored: it waits for the
+		 * host, and so does the clock (tftp_xfer_flush_done). */
+		x->flushing = 1;
+		x->deadline = NO_DEADLINE;
+		return 1;
+	}
+	if (r < 0) {
+		fail_send(x, x->err.code, x->err.msg, now);
+		return -1;
+	}
 	return 0;
+}
+
+/* The last block is stored: the final ACK, then the dally. */
+static void receiver_final_ack(struct tftp_xfer *x, uint64_t now)
+{
+	send_ack(x, x->expected - 1u);
+	x->stats.end_ms = now;
+	if (x->cfg.dally_ms) {
+		set_state(x, TFTP_XS_DALLY);
+		x->deadline = now + dally_ms(x);
+	} else {
+		finish(x, TFTP_XS_DONE, now);
+	}
 }
 
 static void receiver_in_order(struct tftp_xfer *x, const uint8_t *data,
@@ -506,16 +543,8 @@ static void receiver_in_order(struct tftp_xfer *x, const uint8_t *data,
 	x->dup_acked = 0;
 	heard(x, now);
 	if (len < x->blksize) {
-		if (store_final(x, now) < 0)
-			return;
-		send_ack(x, x->expected - 1u);
-		x->stats.end_ms = now;
-		if (x->cfg.dally_ms) {
-			set_state(x, TFTP_XS_DALLY);
-			x->deadline = now + dally_ms(x);
-		} else {
-			finish(x, TFTP_XS_DONE, now);
-		}
+		if (store_final(x, now) == 0)
+			receiver_final_ack(x, now);
 		return;
 	}
 	if (x->since_ack >= x->window) {
@@ -534,6 +563,8 @@ static void receiver_data(struct tftp_xfer *x, uint16_t wire,
 		fail_send(x, TFTP_ERR_BADOP, "DATA larger than the block size", now);
 		return;
 	}
+	if (x->flushing)
+		return; /* all in; the final ACK waits for the host */
 	uint16_t delta = (uint16_t)(wire - (uint16_t)x->expected);
 	if (delta == 0) {
 		receiver_in_order(x, data, len, now);
@@ -852,6 +883,40 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms)
 		send_pkt(x, x->pkt, x->last_len);
 	}
 	arm(x, now_ms, 1);
+}
+
+void tftp_xfer_resume(struct tftp_xfer *x, uint64_t now_ms)
+{
+	if (x->state != TFTP_XS_SENDING || !x->starved)
+		return;
+	/* With nothing in flight the peer was waiting for us, not silent:
+	 * its silence clock starts now. */
+	if (x->next == x->base)
+		x->heard_at = now_ms;
+	send_window(x, now_ms, 0);
+}
+
+void tftp_xfer_flush_done(struct tftp_xfer *x, int ok,
+			  const struct tftp_err *err, uint64_t now_ms)
+{
+	if (x->state != TFTP_XS_RECEIVING || !x->flushing)
+		return;
+	x->flushing = 0;
+	x->heard_at = now_ms;
+	if (ok) {
+		receiver_final_ack(x, now_ms);
+		return;
+	}
+	x->err = *err;
+	fail_send(x, err->code, x->err.msg, now_ms);
+}
+
+int tftp_xfer_waiting(const struct tftp_xfer *x)
+{
+	if (tftp_xfer_finished(x))
+		return 0;
+	return x->flushing ||
+	       (x->state == TFTP_XS_SENDING && x->starved && x->next == x->base);
 }
 
 void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,

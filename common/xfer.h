@@ -65,12 +65,19 @@ struct tftp_err {
 	const char *why;
 };
 
+/* A read or flush callback that cannot answer yet (the bytes are still on
+ * their way from an HTTP origin, an upload is being stored): the engine
+ * waits, with no timer of its own, until the host calls
+ * tftp_xfer_resume or tftp_xfer_flush_done. */
+#define TFTP_IO_AGAIN (-2)
+
 struct tftp_xfer_io {
 	void *ctx;
 	/* Send one datagram to the peer. A failure is treated like a loss. */
 	int (*send)(void *ctx, const uint8_t *pkt, size_t len);
 	/* Sender: read up to len bytes at file offset off into buf. Returns the
-	 * count (less than len only at end of file) or -1 with *err filled. */
+	 * count (less than len only at end of file), -1 with *err filled, or
+	 * TFTP_IO_AGAIN: not yet (then tftp_xfer_resume when it can). */
 	long (*read)(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 		     struct tftp_err *err);
 	/* Receiver: write len bytes at file offset off; called in order, each
@@ -79,7 +86,8 @@ struct tftp_xfer_io {
 		     struct tftp_err *err);
 	/* Optional, receiver: the last block is in and written, its ACK is
 	 * about to leave: write out anything held back. Returns 0, or -1
-	 * with *err filled (the ERROR then goes instead of the ACK). */
+	 * with *err filled (the ERROR then goes instead of the ACK), or
+	 * TFTP_IO_AGAIN: the final ACK waits for tftp_xfer_flush_done. */
 	int (*flush)(void *ctx, struct tftp_err *err);
 	/* Optional, octet sender: send one DATA packet made of the 4-byte
 	 * header hdr and the file's bytes at off (up to len) straight from the
@@ -193,6 +201,12 @@ struct tftp_xfer {
 	size_t nmarks;
 	uint8_t *scratch;           /* blksize (+1) bytes */
 
+	/* Sender: a read said TFTP_IO_AGAIN; the block at next waits for
+	 * tftp_xfer_resume. Receiver: the flush did, and the final ACK waits
+	 * for tftp_xfer_flush_done. */
+	int starved;
+	int flushing;
+
 	struct tftp_err err;
 	int err_from_peer;          /* the peer sent the ERROR */
 	int err_on_request;         /* client: ERROR answered the request itself */
@@ -216,6 +230,16 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms);
  * with msg (NULL: default) to the peer and fails. */
 void tftp_xfer_abort(struct tftp_xfer *x, uint16_t code, const char *msg,
 		     uint64_t now_ms);
+
+/* The host's data is ready after a read said TFTP_IO_AGAIN: send on. */
+void tftp_xfer_resume(struct tftp_xfer *x, uint64_t now_ms);
+/* The flush that said TFTP_IO_AGAIN is done: ok sends the final ACK, else
+ * *err goes to the peer instead. */
+void tftp_xfer_flush_done(struct tftp_xfer *x, int ok,
+			  const struct tftp_err *err, uint64_t now_ms);
+/* Waiting for the host (TFTP_IO_AGAIN) with nothing of its own in flight:
+ * no deadline; the host's resume or flush_done is what comes next. */
+int tftp_xfer_waiting(const struct tftp_xfer *x);
 
 /* The peer has answered our first packet (ACK of the OACK or of DATA 1,
  * or its first DATA): until then a session may be a probe it gave up. */

@@ -1114,6 +1114,122 @@ START_TEST(netascii_final_cr_counts_against_limit)
 }
 END_TEST
 
+/* A source whose bytes are still arriving (an HTTP origin): reads past
+ * what has come say TFTP_IO_AGAIN. */
+struct slowsrc {
+	struct capture c; /* first: cap_send takes the same pointer */
+	size_t avail;
+};
+
+static long slow_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
+		      struct tftp_err *err)
+{
+	struct slowsrc *s = ctx;
+	size_t end = off + len < s->c.srclen ? (size_t)off + len : s->c.srclen;
+	if (end > s->avail)
+		return TFTP_IO_AGAIN;
+	return cap_read(ctx, off, buf, len, err);
+}
+
+/* The sender waits for its source without timing out its peer or
+ * repeating anything, and sends on at once when the bytes are there. */
+START_TEST(starved_sender_waits_and_resumes)
+{
+	static uint8_t src[3 * 512 + 40];
+	memset(src, 0x5a, sizeof(src));
+	struct slowsrc ss = {.c = {.src = src, .srclen = sizeof(src)},
+			     .avail = 2 * 512};
+	struct tftp_opts acc = ask_opts(512, 4, 0);
+	struct tftp_xfer x;
+	struct tftp_xfer_config cfg = {
+		.role = TFTP_ROLE_SENDER, .mode = TFTP_MODE_OCTET,
+		.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
+		.opts = acc,
+	};
+	struct tftp_xfer_io io = {.ctx = &ss, .send = cap_send,
+				  .read = slow_read, .write = cap_write};
+	ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+	tftp_xfer_start(&x, 0);             /* OACK */
+	feed_ack(&x, 0, 1);                 /* DATA 1, 2; 3 is not there */
+	ck_assert_uint_eq(ss.c.n, 3);
+	ck_assert(!tftp_xfer_waiting(&x));  /* 1, 2 in flight: their timer */
+	ck_assert_uint_ne(tftp_xfer_deadline(&x), UINT64_MAX);
+	feed_ack(&x, 2, 3);
+	ck_assert(tftp_xfer_waiting(&x));
+	ck_assert_uint_eq(tftp_xfer_deadline(&x), UINT64_MAX);
+	tftp_xfer_tick(&x, 60000);          /* a minute: no timeout, no send */
+	ck_assert(!tftp_xfer_finished(&x));
+	ck_assert_uint_eq(ss.c.n, 3);
+	feed_ack(&x, 2, 60001);             /* the peer re-ACKs: still nothing */
+	ck_assert_uint_eq(ss.c.n, 3);
+	ss.avail = sizeof(src);
+	tftp_xfer_resume(&x, 90000);        /* DATA 3 and the short DATA 4 */
+	ck_assert_uint_eq(ss.c.n, 5);
+	ck_assert_uint_eq(tftp_get16(ss.c.pkts[4] + 2), 4);
+	ck_assert_uint_eq(ss.c.lens[4], 4 + 40);
+	/* The silence clock restarted at the resume, not at the last ACK. */
+	ck_assert_uint_ge(tftp_xfer_deadline(&x), 90000);
+	tftp_xfer_tick(&x, tftp_xfer_deadline(&x));
+	ck_assert(!tftp_xfer_finished(&x));
+	feed_ack(&x, 4, 90100);
+	ck_assert_int_eq(tftp_xfer_end_reason(&x), TFTP_END_DONE);
+	ck_assert_uint_eq(tftp_xfer_stats(&x)->bytes, sizeof(src));
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+static int again_flush(void *ctx, struct tftp_err *err)
+{
+	struct flushcap *f = ctx;
+	(void)err;
+	f->calls++;
+	return TFTP_IO_AGAIN;
+}
+
+/* An upload stored elsewhere (an HTTP PUT): the final ACK leaves only
+ * when the host says the file is stored, or the host's ERROR instead;
+ * meanwhile repeats of the last block get nothing and nothing times out. */
+START_TEST(async_flush_holds_final_ack)
+{
+	uint8_t pkt[4 + 512], block[512] = {0};
+	for (int fail = 0; fail < 2; fail++) {
+		struct flushcap f;
+		memset(&f, 0, sizeof(f));
+		struct tftp_xfer x;
+		struct tftp_xfer_config cfg = {
+			.role = TFTP_ROLE_RECEIVER, .mode = TFTP_MODE_OCTET,
+			.timeout_ms = 1000, .rto_min_ms = 10, .max_retries = 3,
+			.dally_ms = 3000,
+		};
+		struct tftp_xfer_io io = {.ctx = &f, .send = cap_send,
+					  .read = cap_read, .write = cap_write,
+					  .flush = again_flush};
+		ck_assert_int_eq(tftp_xfer_init(&x, &cfg, &io), 0);
+		tftp_xfer_start(&x, 0);
+		size_t n = tftp_build_data(pkt, sizeof(pkt), 1, block, 10);
+		tftp_xfer_input(&x, pkt, n, 1);
+		ck_assert_uint_eq(f.calls, 1);
+		ck_assert_uint_eq(f.c.n, 1); /* ACK 0 only */
+		ck_assert(tftp_xfer_waiting(&x));
+		tftp_xfer_tick(&x, 60000);
+		tftp_xfer_input(&x, pkt, n, 60001); /* the client repeats */
+		ck_assert_uint_eq(f.c.n, 1);
+		ck_assert(!tftp_xfer_finished(&x));
+		struct tftp_err e = {.code = TFTP_ERR_ACCESS, .msg = "denied"};
+		tftp_xfer_flush_done(&x, !fail, &e, 60002);
+		ck_assert_uint_eq(f.c.n, 2);
+		if (fail) {
+			ck_assert_int_eq(x.state, TFTP_XS_FAILED);
+			ck_assert_mem_eq(f.c.pkts[1], "\0\5\0\2denied", 11);
+		} else {
+			ck_assert_int_eq(x.state, TFTP_XS_DALLY);
+			ck_assert_mem_eq(f.c.pkts[1], "\0\4\0\1", 4);
+		}
+		tftp_xfer_free(&x);
+	}
+}
+END_TEST
+
 static Suite *xfer_suite(void)
 {
 	Suite *s = suite_create("xfer");
@@ -1155,6 +1271,8 @@ static Suite *xfer_suite(void)
 	tcase_add_test(tc, slow_acker_few_duplicates);
 	tcase_add_test(tc, dally_covers_negotiated_timeout);
 	tcase_add_test(tc, netascii_final_cr_counts_against_limit);
+	tcase_add_test(tc, starved_sender_waits_and_resumes);
+	tcase_add_test(tc, async_flush_holds_final_ack);
 	suite_add_tcase(s, tc);
 	return s;
 }
