@@ -29,6 +29,7 @@
 #include "record.h"
 #include "metrics.h"
 #include "workers.h"
+#include "origin.h"
 
 
 static const char usage_text[] =
@@ -85,6 +86,20 @@ static const char usage_text[] =
 	"                            kill a hook after SEC (default 30)\n"
 	"      --log-format text|json\n"
 	"                            json: one JSON object per line (see tftpd(8))\n"
+	"      --origin URL          fetch names not under the root from this\n"
+	"                            http(s) URL ({file} {ip} {mac}, else the name\n"
+	"                            is appended); streamed, one fetch per name\n"
+	"      --origin-only         every read request goes to the origin\n"
+	"      --origin-ca FILE      CA certificates for an https origin\n"
+	"      --origin-connect-timeout SEC\n"
+	"                            give up connecting after SEC (default 5)\n"
+	"      --origin-timeout SEC  give up after SEC without a byte (default 10)\n"
+	"      --origin-put          uploads (WRQ) become HTTP PUTs to the origin;\n"
+	"                            the final ACK waits for its 2xx\n"
+	"      --cache DIR           keep origin files in DIR (survives restarts)\n"
+	"      --cache-size SIZE     at most SIZE in DIR, e.g. 20G (default 1G)\n"
+	"      --cache-ttl SEC       revalidate after SEC (ETag, Last-Modified;\n"
+	"                            default 60; 0: every time)\n"
 	"      --remap FILE          rename requested files by tftp-hpa's remap\n"
 	"                            rules (its -m file; re-read on SIGHUP)\n"
 	"      --hpa-compat          take tftp-hpa's in.tftpd command line instead\n"
@@ -154,6 +169,15 @@ enum {
 	OPT_HOOK_SHELL,
 	OPT_HOOK_MAX,
 	OPT_HOOK_TIMEOUT,
+	OPT_ORIGIN,
+	OPT_ORIGIN_ONLY,
+	OPT_ORIGIN_CA,
+	OPT_ORIGIN_CONNECT_TIMEOUT,
+	OPT_ORIGIN_TIMEOUT,
+	OPT_ORIGIN_PUT,
+	OPT_CACHE,
+	OPT_CACHE_SIZE,
+	OPT_CACHE_TTL,
 };
 
 static const char short_opts[] = ":r:a:46wR:B:t:m:U:u:pvhV";
@@ -179,6 +203,16 @@ static const struct option long_opts[] = {
 	{"on-complete-shell", no_argument, NULL, OPT_HOOK_SHELL},
 	{"on-complete-max", required_argument, NULL, OPT_HOOK_MAX},
 	{"on-complete-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT},
+	{"origin", required_argument, NULL, OPT_ORIGIN},
+	{"origin-only", no_argument, NULL, OPT_ORIGIN_ONLY},
+	{"origin-ca", required_argument, NULL, OPT_ORIGIN_CA},
+	{"origin-connect-timeout", required_argument, NULL,
+	 OPT_ORIGIN_CONNECT_TIMEOUT},
+	{"origin-timeout", required_argument, NULL, OPT_ORIGIN_TIMEOUT},
+	{"origin-put", no_argument, NULL, OPT_ORIGIN_PUT},
+	{"cache", required_argument, NULL, OPT_CACHE},
+	{"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+	{"cache-ttl", required_argument, NULL, OPT_CACHE_TTL},
 	{"max-blksize", required_argument, NULL, 'B'},
 	{"max-window", required_argument, NULL, OPT_MAX_WINDOW},
 	{"no-options", no_argument, NULL, OPT_NO_OPTIONS},
@@ -424,6 +458,63 @@ static int misc_option(struct tftpd_config *cfg, int c)
 	return 0;
 }
 
+static int origin_option(struct tftpd_config *cfg, int c, const char *arg)
+{
+	const char *why;
+	switch (c) {
+	case OPT_ORIGIN:
+		if ((why = origin_check_url(arg)))
+			usage_error("--origin: '%s' %s", arg, why);
+		cfg->origin_url = arg;
+		return 1;
+	case OPT_ORIGIN_ONLY:
+		cfg->origin_only = 1;
+		return 1;
+	case OPT_ORIGIN_CA:
+		cfg->origin_ca = arg;
+		return 1;
+	case OPT_ORIGIN_CONNECT_TIMEOUT:
+		cfg->origin_connect_timeout_s = (uint32_t)parse_num(
+			"--origin-connect-timeout", arg, 1, 600);
+		return 1;
+	case OPT_ORIGIN_TIMEOUT:
+		cfg->origin_timeout_s = (uint32_t)parse_num("--origin-timeout",
+							    arg, 1, 3600);
+		return 1;
+	case OPT_ORIGIN_PUT:
+		cfg->origin_put = 1;
+		return 1;
+	case OPT_CACHE:
+		if (!arg[0])
+			usage_error("--cache: empty directory name");
+		cfg->cache_dir = arg;
+		return 1;
+	case OPT_CACHE_SIZE:
+		cfg->cache_size = parse_size("--cache-size", arg);
+		return 1;
+	case OPT_CACHE_TTL:
+		cfg->cache_ttl_s = (uint32_t)parse_num("--cache-ttl", arg, 0,
+						       31536000);
+		return 1;
+	}
+	return 0;
+}
+
+/* The origin's options need --origin, and uploads go to one place. */
+static void check_origin(const struct tftpd_config *cfg)
+{
+	if (!cfg->origin_url &&
+	    (cfg->origin_only || cfg->origin_ca || cfg->origin_put ||
+	     cfg->cache_dir || cfg->origin_connect_timeout_s ||
+	     cfg->origin_timeout_s))
+		usage_error("--origin-* and --cache need --origin URL");
+	if ((cfg->cache_size || cfg->cache_ttl_s != 60) && !cfg->cache_dir)
+		usage_error("--cache-size and --cache-ttl need --cache DIR");
+	if (cfg->origin_put && (cfg->allow_write || cfg->upload_dir))
+		usage_error("--origin-put excludes -w and --upload-dir (uploads "
+			    "go to the origin)");
+}
+
 /* getopt_long's complaint, as our one-line usage error. */
 static void bad_option(int c, char **argv, const char *shorts)
 {
@@ -447,7 +538,8 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 		    !transfer_option(cfg, c, optarg) &&
 		    !limit_option(cfg, c, optarg) &&
 		    !access_option(cfg, c, optarg) &&
-		    !place_option(cfg, c, optarg) && !misc_option(cfg, c))
+		    !place_option(cfg, c, optarg) &&
+		    !origin_option(cfg, c, optarg) && !misc_option(cfg, c))
 			bad_option(c, argv, short_opts);
 	}
 	if (optind < argc)
@@ -459,6 +551,7 @@ static void parse_args(int argc, char **argv, struct tftpd_config *cfg)
 		usage_error("--on-complete-shell needs --on-complete");
 	if ((cfg->upload_dir || cfg->mkdir) && !cfg->allow_write)
 		usage_error("%s needs -w", cfg->mkdir ? "--mkdir" : "--upload-dir");
+	check_origin(cfg);
 	if (cfg->single_port && cfg->port_lo)
 		usage_error("--port-range and --single-port exclude each other "
 			    "(transfers use the listening port)");
@@ -578,6 +671,13 @@ static int lookup_user(struct tftpd_config *cfg, struct passwd *pwbuf,
  * request would fail with a puzzling "Access violation". */
 static int check_root(struct server *srv, const struct passwd *pw)
 {
+	if (srv->origin && origin_check_cache(srv->origin) < 0) {
+		tftp_logf(&srv->log, TFTP_LOG_ERR,
+			  "--cache %s: user %s cannot write it (%s); give it "
+			  "to that user or choose another -u", srv->cfg->cache_dir,
+			  pw ? pw->pw_name : "(current)", strerror(errno));
+		return -1;
+	}
 	if (fsroot_check_enter(&srv->root) == 0)
 		return 0;
 	tftp_logf(&srv->log, TFTP_LOG_ERR,
@@ -679,6 +779,9 @@ static int serve(struct tftpd_config *cfg, struct tftpd_limits *limits,
 	int status = 1;
 	if (lookup_user(cfg, &pwbuf, pwstore, sizeof(pwstore), &pw,
 			&srv->log) == 0) {
+		/* A cache directory tftpd makes belongs to that user. */
+		cfg->run_uid = pw ? pw->pw_uid : geteuid();
+		cfg->run_gid = pw ? pw->pw_gid : getegid();
 		if (server_init(srv, cfg) == 0 &&
 		    become_server(srv, cfg, pw) == 0) {
 			server_ready(srv);
@@ -713,6 +816,7 @@ int main(int argc, char **argv)
 		.grace_ms = 2000,
 		.hook_max = 8,
 		.hook_timeout_s = 30,
+		.cache_ttl_s = 60,
 	};
 	if (hpa_invoked(argc, argv))
 		hpa_parse_args(argc, argv, &cfg);
@@ -731,6 +835,19 @@ int main(int argc, char **argv)
 	if (!limits || (cfg.metrics && !metrics)) {
 		fputs("tftpd: out of memory\n", stderr);
 		return 1;
+	}
+	if (cfg.origin_url) {
+		if (!cfg.origin_connect_timeout_s)
+			cfg.origin_connect_timeout_s = 5;
+		if (!cfg.origin_timeout_s)
+			cfg.origin_timeout_s = 10;
+		if (!cfg.cache_size)
+			cfg.cache_size = (uint64_t)1 << 30;
+		/* libcurl's global set-up, once, before any worker. */
+		if (origin_global_init() < 0) {
+			fputs("tftpd: cannot initialise libcurl\n", stderr);
+			return 1;
+		}
 	}
 	/* From here on every worker runs the rest of main on its own. */
 	if (cfg.workers > 1)

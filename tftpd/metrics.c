@@ -33,6 +33,9 @@ struct tftpd_metrics {
 	counter finished[2][RESULT_COUNT];
 	counter refused[2][REFUSED_COUNT];
 	counter sent_bytes, received_bytes, retransmits;
+	counter origin[2][ORIGIN_RESULT_COUNT];  /* [is_put] */
+	counter origin_bytes[2];                 /* [is_put]: in, out */
+	counter cache[CACHE_RESULT_COUNT];
 	struct hist duration, blksize, window;
 };
 
@@ -97,6 +100,21 @@ void metrics_refused(struct tftpd_metrics *m, int is_write, enum refusal why)
 {
 	if (m && (unsigned)why < REFUSED_COUNT)
 		atomic_fetch_add(&m->refused[is_write ? 1 : 0][why], 1u);
+}
+
+void metrics_origin(struct tftpd_metrics *m, int is_put,
+		    enum origin_result r, uint64_t bytes)
+{
+	if (!m || (unsigned)r >= ORIGIN_RESULT_COUNT)
+		return;
+	atomic_fetch_add(&m->origin[is_put ? 1 : 0][r], 1u);
+	atomic_fetch_add(&m->origin_bytes[is_put ? 1 : 0], bytes);
+}
+
+void metrics_cache(struct tftpd_metrics *m, enum cache_result r)
+{
+	if (m && (unsigned)r < CACHE_RESULT_COUNT)
+		atomic_fetch_add(&m->cache[r], 1u);
 }
 
 enum refusal metrics_refusal_of(uint16_t code, const char *msg)
@@ -196,6 +214,35 @@ static void render_transfers(const struct tftpd_metrics *m, struct evbuffer *o)
 				refusal_names[r], get(&m->refused[w][r]));
 }
 
+static void render_origin(const struct tftpd_metrics *m, struct evbuffer *o)
+{
+	static const char *const results[ORIGIN_RESULT_COUNT] = {
+		"ok", "not_modified", "not_found", "denied", "http_error",
+		"unreachable", "cut", "tls", "redirect"};
+	static const char *const lookups[CACHE_RESULT_COUNT] = {
+		"hit", "miss", "revalidated", "stale", "joined"};
+	static const char *const method[2] = {"GET", "PUT"};
+	head(o, "tftp_origin_requests_total", "counter",
+	     "Requests to the HTTP origin, by method and how they ended.");
+	for (int p = 0; p < 2; p++)
+		for (unsigned r = 0; r < ORIGIN_RESULT_COUNT; r++)
+			evbuffer_add_printf(o, "tftp_origin_requests_total{method="
+					    "\"%s\",result=\"%s\"} %" PRIu64 "\n",
+					    method[p], results[r],
+					    get(&m->origin[p][r]));
+	head(o, "tftp_origin_bytes_total", "counter",
+	     "Body bytes from (in) and to (out) the HTTP origin.");
+	evbuffer_add_printf(o, "tftp_origin_bytes_total{direction=\"in\"} %"
+			    PRIu64 "\ntftp_origin_bytes_total{direction=\"out\"} %"
+			    PRIu64 "\n", get(&m->origin_bytes[0]),
+			    get(&m->origin_bytes[1]));
+	head(o, "tftp_cache_lookups_total", "counter",
+	     "Read requests for origin files, by how they were met.");
+	for (unsigned r = 0; r < CACHE_RESULT_COUNT; r++)
+		evbuffer_add_printf(o, "tftp_cache_lookups_total{result=\"%s\"} %"
+				    PRIu64 "\n", lookups[r], get(&m->cache[r]));
+}
+
 void metrics_render(const struct tftpd_metrics *m, struct evbuffer *o)
 {
 	char dl[NDUR][16], bl[NBLK][16], wl[NWIN][16];
@@ -224,4 +271,5 @@ void metrics_render(const struct tftpd_metrics *m, struct evbuffer *o)
 	head(o, "tftp_granted_windowsize_blocks", "histogram",
 	     "Window of each transfer started (1 without the option).");
 	hist(o, "tftp_granted_windowsize_blocks", &m->window, wp, NWIN);
+	render_origin(m, o);
 }

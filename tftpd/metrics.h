@@ -25,6 +25,30 @@ enum refusal {
 	REFUSED_COUNT
 };
 
+/* How a request to the HTTP origin (--origin) ended. */
+enum origin_result {
+	ORIGIN_OK = 0,
+	ORIGIN_NOT_MODIFIED,  /* 304: the cached copy is current */
+	ORIGIN_NOT_FOUND,     /* 404, 410 */
+	ORIGIN_DENIED,        /* 401, 403 */
+	ORIGIN_HTTP_ERROR,    /* any other status */
+	ORIGIN_UNREACHABLE,   /* no connection, no answer in time */
+	ORIGIN_CUT,           /* the body stopped short or overran */
+	ORIGIN_TLS,
+	ORIGIN_REDIRECT,      /* too many, or off the origin */
+	ORIGIN_RESULT_COUNT
+};
+
+/* How a read request for an origin file was met. */
+enum cache_result {
+	CACHE_HIT = 0,        /* a fresh cached copy */
+	CACHE_MISS,           /* fetched */
+	CACHE_REVALIDATED,    /* a conditional GET went out for a cached copy */
+	CACHE_STALE,          /* served stale: the origin failed (stale-if-error) */
+	CACHE_JOINED,         /* joined a fetch already under way */
+	CACHE_RESULT_COUNT
+};
+
 /* NULL if the mapping fails. */
 struct tftpd_metrics *metrics_create(void);
 void metrics_free(struct tftpd_metrics *m);
@@ -35,6 +59,9 @@ void metrics_started(struct tftpd_metrics *m, int is_write, uint32_t blksize,
 void metrics_finished(struct tftpd_metrics *m, const struct xfer_record *r);
 void metrics_refused(struct tftpd_metrics *m, int is_write,
 		     enum refusal why);
+void metrics_origin(struct tftpd_metrics *m, int is_put,
+		    enum origin_result r, uint64_t bytes);
+void metrics_cache(struct tftpd_metrics *m, enum cache_result r);
 /* The refusal of an ERROR code and text. */
 enum refusal metrics_refusal_of(uint16_t code, const char *msg);
 

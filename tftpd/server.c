@@ -27,6 +27,7 @@
 #include "metrics_http.h"
 #include "hook.h"
 #include "neigh.h"
+#include "origin.h"
 #include "winnames.h"
 #include "sock.h"
 #include "net.h"
@@ -44,8 +45,31 @@ static void on_begun(void *ctx, struct session *s)
 {
 	struct server *srv = ctx;
 	table_add(&srv->table, s);
+}
+
+static void on_started(void *ctx, struct session *s)
+{
+	struct server *srv = ctx;
 	metrics_started(srv->metrics, s->is_write, tftp_xfer_blksize(&s->x),
 			tftp_xfer_window(&s->x));
+}
+
+static void log_refusal(struct server *srv, const struct sockaddr *peer,
+			uint16_t op, const struct tftp_slice *name,
+			uint16_t code, const char *msg, const char *why);
+
+/* A request that waited for the source was refused by it (the session
+ * sent the ERROR). */
+static void on_refused(void *ctx, const struct session *s,
+		       const struct tftp_err *err)
+{
+	struct server *srv = ctx;
+	struct tftp_slice name = {.ptr = s->name, .len = strlen(s->name)};
+	uint16_t op = s->is_write ? TFTP_OP_WRQ : TFTP_OP_RRQ;
+	metrics_refused(srv->metrics, s->is_write,
+			metrics_refusal_of(err->code, err->msg));
+	log_refusal(srv, (const struct sockaddr *)&s->peer, op, &name,
+		    err->code, err->msg, err->why);
 }
 
 /* A transfer's outcome: counted, and handed to the hook. */
@@ -89,6 +113,8 @@ static void env_init(struct server *srv)
 	e->bufcap = sizeof(srv->buf);
 	e->sendfile_max = sfmax ? (size_t)strtoul(sfmax, NULL, 10) : 0;
 	e->begun = on_begun;
+	e->started = on_started;
+	e->refused = on_refused;
 	e->ended = on_ended;
 	e->finished = on_finished;
 	e->ctx = srv;
@@ -132,11 +158,10 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 		       uint16_t code, const char *msg, const char *why);
 
 /* --log-format json: a refused request as one object. */
-static void log_refusal_json(struct server *srv, const struct arrival *a,
+static void log_refusal_json(struct server *srv, const struct sockaddr *peer,
 			     uint16_t op, const struct tftp_slice *name,
 			     uint16_t code, const char *msg, const char *why)
 {
-	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
 	char line[1024], client[INET6_ADDRSTRLEN + 1];
 	uint64_t t = tftp_wall_us();
 	if (tftp_sockaddr_addr_str(peer, client, sizeof(client)) < 0)
@@ -180,14 +205,22 @@ static void refuse_why(struct server *srv, const struct arrival *a,
 	reply_error(a, code, msg);
 	metrics_refused(srv->metrics, op == TFTP_OP_WRQ,
 			metrics_refusal_of(code, msg));
+	log_refusal(srv, (const struct sockaddr *)&a->peer, op, name, code,
+		    msg, why);
+}
+
+static void log_refusal(struct server *srv, const struct sockaddr *peer,
+			uint16_t op, const struct tftp_slice *name,
+			uint16_t code, const char *msg, const char *why)
+{
 	if (!tftp_log_enabled(&srv->log, TFTP_LOG_INFO))
 		return;
 	if (srv->cfg->log_json) {
-		log_refusal_json(srv, a, op, name, code, msg, why);
+		log_refusal_json(srv, peer, op, name, code, msg, why);
 		return;
 	}
 	char who[64], shown[160];
-	tftp_sockaddr_str((const struct sockaddr *)&a->peer, who, sizeof(who));
+	tftp_sockaddr_str(peer, who, sizeof(who));
 	if (name)
 		tftp_log_escape(name->ptr, name->len, shown, sizeof(shown));
 	else
@@ -357,7 +390,7 @@ static int policy(struct server *srv, const struct arrival *a, uint16_t op,
 		       "Unsupported transfer mode");
 		return -1;
 	}
-	if (op == TFTP_OP_WRQ && !cfg->allow_write) {
+	if (op == TFTP_OP_WRQ && !cfg->allow_write && !cfg->origin_put) {
 		refuse(srv, a, op, name, TFTP_ERR_ACCESS,
 		       "Writes are not allowed");
 		return -1;
@@ -1146,6 +1179,40 @@ static int load_policy(struct server *srv)
 	return 0;
 }
 
+/* --origin: the sessions' source becomes the origin, the root behind
+ * it. */
+static int setup_origin(struct server *srv)
+{
+	const struct tftpd_config *cfg = srv->cfg;
+	struct origin_config oc = {
+		.url = cfg->origin_url,
+		.only = cfg->origin_only,
+		.ca = cfg->origin_ca,
+		.connect_timeout_s = cfg->origin_connect_timeout_s,
+		.timeout_s = cfg->origin_timeout_s,
+		.put = cfg->origin_put,
+		.cache_dir = cfg->cache_dir,
+		.cache_size = cfg->cache_size,
+		.cache_ttl_s = cfg->cache_ttl_s,
+		.owner = cfg->run_uid,
+		.group = cfg->run_gid,
+	};
+	source_fs_init(&srv->fs_source, &srv->fs);
+	srv->origin = origin_new(srv->base, &oc, &srv->fs_source, &srv->log,
+				 srv->metrics);
+	if (!srv->origin)
+		return -1;
+	origin_source_init(&srv->source, srv->origin);
+	char shown[512];
+	tftp_log_escape(cfg->origin_url, strlen(cfg->origin_url), shown,
+			sizeof(shown));
+	tftp_logf(&srv->log, TFTP_LOG_INFO, "origin %s%s%s%s", shown,
+		  cfg->origin_only ? " for every read" : " behind the root",
+		  cfg->origin_put ? ", uploads by PUT" : "",
+		  cfg->cache_dir ? ", cached" : "");
+	return 0;
+}
+
 int server_init(struct server *srv, const struct tftpd_config *cfg)
 {
 	/* srv->log is set by the caller. */
@@ -1163,6 +1230,8 @@ int server_init(struct server *srv, const struct tftpd_config *cfg)
 	if (open_roots(srv) < 0 || load_policy(srv) < 0)
 		return -1;
 	env_init(srv);
+	if (cfg->origin_url && setup_origin(srv) < 0)
+		return -1;
 	if (open_listeners(srv) < 0)
 		return -1;
 	if (cfg->hook_cmd && !(srv->hook = hook_new(srv->base, cfg, &srv->log)))
@@ -1316,6 +1385,8 @@ void server_fini(struct server *srv)
 {
 	abort_all(srv);
 	close_listeners(srv);
+	origin_free(srv->origin); /* after the sessions: they read from it */
+	srv->origin = NULL;
 	metrics_http_stop(srv->mhttp);
 	srv->mhttp = NULL;
 	hook_free(srv->hook);

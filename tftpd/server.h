@@ -41,7 +41,9 @@ struct server {
 	struct fsroot uproot;      /* --upload-dir (dirfd -1 without) */
 	struct clientmap *cmap;    /* --client-root-map, or NULL */
 	struct fs_source fs;       /* the root as the sessions' source */
-	struct source source;
+	struct source source;      /* what sessions use: fs, or the origin */
+	struct source fs_source;   /* the root, behind the origin */
+	struct origin *origin;     /* --origin, or NULL */
 	struct tftpd_limits *limits; /* shared by the workers (limits.h) */
 	struct tftpd_metrics *metrics; /* shared too; NULL without --metrics */
 	struct metrics_http *mhttp;

@@ -30,6 +30,8 @@
 #define RA_BLOCK_MAX 2048u
 
 
+static void src_woke(void *arg);
+
 /* ---- engine callbacks -------------------------------------------------- */
 
 static int raw_send(struct session *s, const uint8_t *pkt, size_t len)
@@ -60,7 +62,12 @@ static void batch_add_for(struct session *s, const uint8_t *pkt, size_t len)
 static int io_flush(void *ctx, struct tftp_err *err)
 {
 	struct session *s = ctx;
-	if (src_commit(s->env->src, &s->up, err) < 0)
+	int r = src_commit(s->env->src, &s->up, err);
+	if (r == SRC_PENDING) {
+		s->committing = 1; /* the final ACK waits: on_wake */
+		return TFTP_IO_AGAIN;
+	}
+	if (r < 0)
 		return -1;
 	src_abort(s->env->src, &s->up); /* committed: only releases */
 	return 0;
@@ -94,6 +101,9 @@ static long io_read(void *ctx, uint64_t off, uint8_t *buf, size_t len,
 		 * so: the file may have grown. */
 		long n = src_read(s->env->src, &s->file, off, s->ra, RA_BYTES,
 				  err);
+		if (n == TFTP_IO_AGAIN) /* streaming: the block may be in */
+			return src_read(s->env->src, &s->file, off, buf, len,
+					err);
 		if (n < 0)
 			return -1;
 		s->ra_off = off;
@@ -332,6 +342,9 @@ static void session_free(struct session *s)
 		event_free(s->ev_read);
 	if (s->ev_timer)
 		event_free(s->ev_timer);
+	if (s->ev_wake)
+		event_free(s->ev_wake);
+	free(s->pend);
 	if (s->fd >= 0 && !s->shared)
 		close(s->fd);
 	if (s->is_write)
@@ -347,7 +360,7 @@ static void session_free(struct session *s)
 static void session_end(struct session *s)
 {
 	struct session_env *env = s->env;
-	if (!s->logged)
+	if (!s->logged && !s->opening)
 		log_end(s);
 	env->ended(env->ctx, s);
 	session_free(s);
@@ -359,9 +372,16 @@ static int session_after(struct session *s)
 {
 	struct tftp_xfer *x = &s->x;
 	batch_flush(s->env->batch);
+	if (s->opening)
+		return 0; /* no engine yet; its guard timer runs */
 	if (tftp_xfer_finished(x)) {
 		session_end(s);
 		return 1;
+	}
+	if (tftp_xfer_waiting(x)) {
+		/* On the source (streaming, storing): it wakes us. */
+		evtimer_del(s->ev_timer);
+		return 0;
 	}
 	/* The upload is complete and in place; only the dally is left, which
 	 * may last seconds: say so now. */
@@ -414,7 +434,7 @@ static int peer_input(struct session *s, const uint8_t *pkt, size_t len,
 {
 	/* Larger than any TFTP packet (MSG_TRUNC gives the real size): not
 	 * from a working peer; the timer covers a real loss. */
-	if (len > TFTP_PACKET_MAX)
+	if (len > TFTP_PACKET_MAX || s->opening)
 		return 0;
 	tftp_xfer_input(&s->x, pkt, len, now);
 	return session_after(s);
@@ -525,6 +545,7 @@ static struct session *session_new(struct session_env *env,
 		return NULL;
 	s->env = env;
 	s->fd = s->file.fd = -1;
+	s->file.wake = s->up.wake = (struct src_wake){src_woke, s};
 	s->is_write = req->is_write;
 	memcpy(s->name, req->clean, namelen + 1u);
 	memcpy(&s->peer, req->peer, req->peerlen);
@@ -669,26 +690,142 @@ static int arm_events(struct session *s, struct tftp_err *err)
 	return 0;
 }
 
-int session_start(struct session_env *env, const struct session_request *req,
-		  struct tftp_err *err)
+/* ---- a source that waits ------------------------------------------- */
+
+/* The request, kept for when the source answers. */
+struct session_pending {
+	struct session_request req;
+	struct sockaddr_storage local;
+};
+
+/* How long a source may take to open a file before the request is given
+ * up; its own timeouts (the origin's connect and read timeouts) come
+ * first. */
+#define OPEN_GUARD_S 120
+
+static void src_woke(void *arg)
 {
-	struct session *s = session_new(env, req);
-	if (!s) {
+	struct session *s = arg;
+	event_active(s->ev_wake, 0, 0);
+}
+
+/* The source failed the request: the client gets the ERROR, from this
+ * session's port (or the shared one), and the server logs the refusal. */
+static void refuse_opening(struct session *s, const struct tftp_err *err)
+{
+	uint8_t pkt[TFTP_HDR_LEN + sizeof(err->msg)];
+	size_t len = tftp_build_error(pkt, sizeof(pkt), err->code, err->msg);
+	if (len)
+		(void)raw_send(s, pkt, len);
+	if (s->env->refused)
+		s->env->refused(s->env->ctx, s, err);
+	session_end(s);
+}
+
+static void on_open_guard(evutil_socket_t fd, short what, void *arg)
+{
+	struct tftp_err err = {.code = TFTP_ERR_UNDEF,
+			       .msg = "Source timed out",
+			       .why = "the source did not answer in time"};
+	(void)fd;
+	(void)what;
+	refuse_opening(arg, &err);
+}
+
+static int session_go(struct session *s, const struct session_request *req,
+		      int enter, struct tftp_err *err);
+
+/* The source answered the open: start, or refuse. */
+static void opened(struct session *s)
+{
+	struct tftp_err err = {0};
+	int r = src_open_done(s->env->src, &s->file, &err);
+	if (r == SRC_PENDING)
+		return;
+	if (r == 0) {
+		s->opening = 0;
+		evtimer_del(s->ev_timer);
+		event_free(s->ev_timer);
+		s->ev_timer = NULL;
+		if (session_go(s, &s->pend->req, 0, &err) == 0)
+			return;
+		s->opening = 1;
+	}
+	refuse_opening(s, &err);
+}
+
+/* The stored upload's answer: the final ACK, or the ERROR instead. */
+static void committed(struct session *s)
+{
+	struct tftp_err err = {0};
+	int r = src_commit_done(s->env->src, &s->up, &err);
+	if (r == SRC_PENDING)
+		return;
+	s->committing = 0;
+	if (r == 0)
+		src_abort(s->env->src, &s->up); /* committed: only releases */
+	tftp_xfer_flush_done(&s->x, r == 0, &err, tftp_now_ms());
+	session_after(s);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	(void)fd;
+	(void)what;
+	if (s->opening)
+		opened(s);
+	else if (s->committing)
+		committed(s);
+	else if (!s->is_write) {
+		tftp_xfer_resume(&s->x, tftp_now_ms());
+		session_after(s);
+	}
+}
+
+/* The source will answer later: keep the request, take the table's
+ * place (a repeat of the request is then recognised), and wait with a
+ * guard. */
+static int wait_source(struct session *s, const struct session_request *req,
+		       struct tftp_err *err)
+{
+	struct session_pending *p = calloc(1, sizeof(*p));
+	s->ev_timer = evtimer_new(s->env->base, on_open_guard, s);
+	struct timeval guard = {.tv_sec = OPEN_GUARD_S};
+	if (!p || !s->ev_timer || evtimer_add(s->ev_timer, &guard) < 0) {
+		free(p);
 		errno_err(ENOMEM, err, "");
 		return -1;
 	}
-	if (open_data(s, req, err) < 0)
-		goto fail;
-	s->fd = s->shared ? req->shared_fd
-			  : transfer_socket(env, req->local, req->locallen);
-	if (s->fd < 0) {
-		errno_err(errno, err, "Cannot open a transfer socket");
-		goto fail;
-	}
+	memcpy(&p->local, req->local, req->locallen);
+	p->req = *req;
+	p->req.peer = (const struct sockaddr *)&s->peer;
+	p->req.local = (const struct sockaddr *)&p->local;
+	p->req.clean = s->name;
+	p->req.client_dir = p->req.client_mac = NULL; /* open's alone */
+	p->req.raw = NULL;
+	p->req.rawlen = 0;
+	s->pend = p;
+	s->opening = 1;
+	s->env->begun(s->env->ctx, s);
+	char shown[256];
+	tftp_logf(s->env->log, TFTP_LOG_DEBUG, "%s %s %s: waiting for the source",
+		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)));
+	return 0;
+}
+
+/* The engine set up and started: the first packet leaves. */
+static int session_go(struct session *s, const struct session_request *req,
+		      int enter, struct tftp_err *err)
+{
+	struct session_env *env = s->env;
 	if (xfer_setup(s, req, err) < 0 || arm_events(s, err) < 0)
-		goto fail;
+		return -1;
 	/* From here on the session is live and ends only via session_end. */
-	env->begun(env->ctx, s);
+	if (enter)
+		env->begun(env->ctx, s);
+	if (env->started)
+		env->started(env->ctx, s);
 	char shown[256];
 	tftp_logf(env->log, TFTP_LOG_DEBUG, "%s %s %s %s: started%s%s",
 		  s->peer_str, op_name(s), shown_name(s, shown, sizeof(shown)),
@@ -697,6 +834,34 @@ int session_start(struct session_env *env, const struct session_request *req,
 		  s->by_sendfile ? ", DATA by sendfile" : "");
 	tftp_xfer_start(&s->x, tftp_now_ms());
 	session_after(s);
+	return 0;
+}
+
+int session_start(struct session_env *env, const struct session_request *req,
+		  struct tftp_err *err)
+{
+	struct session *s = session_new(env, req);
+	if (!s) {
+		errno_err(ENOMEM, err, "");
+		return -1;
+	}
+	if (!(s->ev_wake = event_new(env->base, -1, 0, on_wake, s))) {
+		errno_err(ENOMEM, err, "");
+		goto fail;
+	}
+	int r = open_data(s, req, err);
+	if (r < 0 && r != SRC_PENDING)
+		goto fail;
+	s->fd = s->shared ? req->shared_fd
+			  : transfer_socket(env, req->local, req->locallen);
+	if (s->fd < 0) {
+		errno_err(errno, err, "Cannot open a transfer socket");
+		goto fail;
+	}
+	if (r == SRC_PENDING)
+		return wait_source(s, req, err) < 0 ? (session_free(s), -1) : 0;
+	if (session_go(s, req, 1, err) < 0)
+		goto fail;
 	return 0;
 
 fail:
@@ -732,6 +897,13 @@ int session_replace_by(struct session *s, const uint8_t *req, size_t len)
 
 void session_abort(struct session *s, const char *why)
 {
+	if (s->opening) {
+		struct tftp_err err = {.code = TFTP_ERR_UNDEF};
+		snprintf(err.msg, sizeof(err.msg), "%s",
+			 why ? why : tftp_errcode_message(TFTP_ERR_UNDEF));
+		refuse_opening(s, &err);
+		return;
+	}
 	tftp_xfer_abort(&s->x, TFTP_ERR_UNDEF, why, tftp_now_ms());
 	session_after(s);
 }

@@ -38,6 +38,14 @@ struct session_env {
 	/* A session is set up and about to send its first packet: the
 	 * server enters it in its table. */
 	void (*begun)(void *ctx, struct session *s);
+	/* Its transfer begins (counted); for most sessions just after
+	 * begun, for one whose source had to wait, when it answered. */
+	void (*started)(void *ctx, struct session *s);
+	/* The source failed a request that had to wait for it: the ERROR
+	 * went to the client; the server logs and counts the refusal (the
+	 * session then ends without a transfer line). */
+	void (*refused)(void *ctx, const struct session *s,
+			const struct tftp_err *err);
 	/* A live session has ended and is about to be freed: the server
 	 * takes it out of its table. */
 	void (*ended)(void *ctx, struct session *s);
@@ -60,6 +68,14 @@ struct session {
 	int shared;                   /* fd is the listener's (--single-port) */
 	struct udp_from from;         /* shared: the source address to use */
 	struct event *ev_read, *ev_timer;
+	/* The source's news (src_wake), delivered from the loop. */
+	struct event *ev_wake;
+	/* The source is opening the file (SRC_PENDING): no engine yet; the
+	 * request waits in pend, the session already holds its socket and
+	 * its place in the table (a repeated request is a repeat). */
+	int opening;
+	struct session_pending *pend;
+	int committing;               /* WRQ: the source is storing it */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 

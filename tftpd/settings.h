@@ -72,6 +72,18 @@ struct tftpd_config {
 	int windows_names;         /* --windows-names */
 	const char *upload_dir;    /* --upload-dir: WRQs land there */
 	int mkdir;                 /* --mkdir: uploads create directories */
+	/* --origin: files from an HTTP(S) origin (origin.h). */
+	const char *origin_url;    /* the template, or NULL */
+	int origin_only;           /* never the local root */
+	const char *origin_ca;
+	uint32_t origin_connect_timeout_s;
+	uint32_t origin_timeout_s;
+	int origin_put;            /* WRQs become PUTs */
+	const char *cache_dir;     /* --cache, or NULL */
+	uint64_t cache_size;
+	uint32_t cache_ttl_s;
+	uid_t run_uid;             /* who serves, after -u */
+	gid_t run_gid;
 	const char *pidfile;       /* hpa's -P */
 	int daemonize;             /* hpa's -l: detach from the terminal */
 	int inetd;                 /* hpa without -l/-L: the socket is stdin */
