@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-60}
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
-all=(packet options oack netascii xfer pair remap clientmap demux)
+all=(packet options oack netascii xfer pair remap clientmap demux httphdr)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 for t in "${targets[@]}"; do
 	case " ${all[*]} " in *" $t "*) ;; *) echo "fuzz: unknown target '$t' (${all[*]})" >&2; exit 2 ;; esac
