@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,15 @@ static int is_key(const char *s, size_t n)
 	return 1;
 }
 
+/* .tmp.PID.N of a process that is gone (not another worker's, which may
+ * be filling it now). */
+static int tmp_orphan(const char *name)
+{
+	long pid = strtol(name + 5, NULL, 10);
+	return pid <= 0 || pid == (long)getpid() ||
+	       (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
 /* Temporaries of a server that was killed go; complete entries are
  * indexed, the least recently validated last in line. */
 static void scan(struct cache *c)
@@ -210,7 +220,7 @@ static void scan(struct cache *c)
 		const char *n = de->d_name;
 		size_t len = strlen(n);
 		if (!strncmp(n, ".tmp.", 5)) {
-			stale += unlinkat(c->dirfd, n, 0) == 0;
+			stale += tmp_orphan(n) && unlinkat(c->dirfd, n, 0) == 0;
 			continue;
 		}
 		if (len != 37 || strcmp(n + 32, ".meta") || !is_key(n, 32))

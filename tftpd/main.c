@@ -856,6 +856,8 @@ int main(int argc, char **argv)
 	/* Last: server_fini's sessions released their slots into it. */
 	limits_free(limits);
 	metrics_free(metrics);
+	if (cfg.origin_url)
+		origin_global_cleanup();
 	libevent_global_shutdown();
 	return status;
 }

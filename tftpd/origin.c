@@ -654,6 +654,11 @@ int origin_global_init(void)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
+void origin_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 struct origin *origin_new(struct event_base *base,
 			  const struct origin_config *cfg,
 			  const struct source *fs, const struct tftp_log *log,

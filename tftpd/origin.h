@@ -37,6 +37,7 @@ struct origin_config {
 const char *origin_check_url(const char *tmpl);
 /* Once per process, before any thread or worker: libcurl's set-up. */
 int origin_global_init(void);
+void origin_global_cleanup(void);
 
 /* fs: the local root, tried first. NULL with the reason logged. */
 struct origin *origin_new(struct event_base *base,
