@@ -51,6 +51,10 @@ struct fetch {
 	char etag[HTTP_VALIDATOR_MAX], last_modified[HTTP_VALIDATOR_MAX];
 	int use_cache;            /* 304 or stale-if-error: read the cache */
 	struct tftp_err err;
+	/* Stopped by us (a callback, the watchdog): how, for the metrics;
+	 * ORIGIN_RESULT_COUNT: not. */
+	enum origin_result stop;
+	struct watchdog silence;  /* --origin-timeout */
 	struct hfile *files;      /* its readers (and openers) */
 	unsigned refs;
 	uint64_t t0;
@@ -96,6 +100,7 @@ static void unlist(struct fetch *f)
 static void fetch_free(struct fetch *f)
 {
 	unlist(f);
+	watchdog_stop(&f->silence);
 	if (f->easy) {
 		curlev_remove(f->o->ev, f->easy);
 		curl_easy_cleanup(f->easy);
@@ -131,6 +136,7 @@ static size_t fail_in_callback(struct fetch *f, uint16_t code,
 			       const char *msg, const char *why)
 {
 	tftp_err_set(&f->err, code, msg, why);
+	f->stop = ORIGIN_CUT;
 	return 0;
 }
 
@@ -138,6 +144,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct fetch *f = arg;
 	size_t len = size * n;
+	watchdog_feed(&f->silence);
 	if (!http_head_line(&f->head, p, len) || f->head.status != 200 ||
 	    f->state != FETCH_HEAD)
 		return len;
@@ -156,6 +163,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct fetch *f = arg;
 	size_t len = size * n;
+	watchdog_feed(&f->silence);
 	if (f->state != FETCH_BODY) {
 		/* An error's or a redirect's body: not for anyone. */
 		f->dropped += len;
@@ -176,6 +184,19 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 }
 
 static void on_done(void *arg, CURL *e, CURLcode rc);
+
+/* Nothing from the origin for --origin-timeout (connected or not): given
+ * up as unreachable, like a failed connect (a cached copy may stand in). */
+static void on_silence(void *arg)
+{
+	struct fetch *f = arg;
+	CURL *e = f->easy;
+	tftp_err_set(&f->err, TFTP_ERR_UNDEF, "Origin timed out",
+		     "no data from the origin in time");
+	f->stop = ORIGIN_UNREACHABLE;
+	curlev_remove(f->o->ev, e);
+	on_done(f, e, CURLE_OPERATION_TIMEDOUT);
+}
 
 static int start_easy(struct fetch *f, const char *url)
 {
@@ -228,6 +249,7 @@ static struct fetch *fetch_start(struct origin *o, const char *url,
 		return NULL;
 	}
 	f->o = o;
+	f->stop = ORIGIN_RESULT_COUNT;
 	if (stale) {
 		f->stale = 1;
 		memcpy(f->etag, stale->etag, sizeof(f->etag));
@@ -248,7 +270,9 @@ static struct fetch *fetch_start(struct origin *o, const char *url,
 	curl_easy_setopt(f->easy, CURLOPT_HEADERDATA, f);
 	curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
-	if (start_easy(f, url) < 0) {
+	if (start_easy(f, url) < 0 ||
+	    watchdog_start(&f->silence, o->base, o->cfg.timeout_s * 1000u,
+			   on_silence, f) < 0) {
 		tftp_err_from_errno(ENOMEM, "", err);
 		fetch_free(f);
 		return NULL;
@@ -294,11 +318,13 @@ static int follow(struct fetch *f, long status)
 	if (!loc || ++f->redirects > REDIRECTS_MAX) {
 		tftp_err_set(&f->err, TFTP_ERR_UNDEF, "Origin: redirect loop",
 			     "too many redirects, or one without a Location");
+		f->stop = ORIGIN_REDIRECT;
 		return 0;
 	}
 	if (!same_site(f->url, loc)) {
 		tftp_err_set(&f->err, TFTP_ERR_UNDEF, "Origin: bad redirect",
 			     "the origin redirected to another site");
+		f->stop = ORIGIN_REDIRECT;
 		return 0;
 	}
 	char next[ORIGIN_URL_MAX];
@@ -307,6 +333,7 @@ static int follow(struct fetch *f, long status)
 		       "%ld, redirected", status);
 	if (start_easy(f, next) < 0) {
 		tftp_err_set(&f->err, TFTP_ERR_UNDEF, "Origin: out of memory", NULL);
+		f->stop = ORIGIN_CUT;
 		return 0;
 	}
 	return 1;
@@ -316,9 +343,8 @@ static int follow(struct fetch *f, long status)
  * it succeeded. */
 static enum origin_result outcome(struct fetch *f, CURLcode rc, long status)
 {
-	if (f->err.code || f->err.msg[0]) /* our own stop, in a callback */
-		return strstr(f->err.msg, "redirect") ? ORIGIN_REDIRECT
-						     : ORIGIN_CUT;
+	if (f->stop != ORIGIN_RESULT_COUNT) /* our own stop */
+		return f->stop;
 	if (rc == CURLE_OK && status == 200) {
 		int64_t want = f->head.length;
 		if (want < 0 || f->have == (uint64_t)want)
@@ -393,13 +419,17 @@ static void on_done(void *arg, CURL *e, CURLcode rc)
 	struct fetch *f = arg;
 	long status = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == CURLE_OK && !f->err.msg[0] && follow(f, status))
+	if (rc == CURLE_OK && f->stop == ORIGIN_RESULT_COUNT && follow(f, status))
 		return;
+	watchdog_stop(&f->silence);
 	enum origin_result r = outcome(f, rc, status);
 	f->use_cache = r == ORIGIN_NOT_MODIFIED || stale_ok(f, r, status);
-	unlist(f); /* from now on a request starts its own */
 	keep(f, r);
 	f->state = r == ORIGIN_OK || f->use_cache ? FETCH_DONE : FETCH_FAILED;
+	/* A body just fetched is shared on while anyone reads it (a storm's
+	 * late arrivals); after a failure a request starts its own. */
+	if (r != ORIGIN_OK)
+		unlist(f);
 	log_outcome(f, r, status);
 	metrics_origin(f->o->metrics, 0, r, f->have);
 	if (f->use_cache && r != ORIGIN_NOT_MODIFIED)
@@ -668,6 +698,7 @@ struct origin *origin_new(struct event_base *base,
 	if (!o)
 		return NULL;
 	o->cfg = *cfg;
+	o->base = base;
 	o->fs = fs;
 	o->log = log;
 	o->metrics = metrics;

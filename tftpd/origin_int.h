@@ -13,9 +13,29 @@
 #define FETCH_BUCKETS 256u
 
 struct fetch;
+struct event;
+struct event_base;
+
+/* A request's silence clock: fire when nothing has moved for limit_ms.
+ * Fed on every byte, cheaply (no timer operation); the timer checks. */
+struct watchdog {
+	struct event *ev;
+	uint64_t last_ms;
+	uint32_t limit_ms;
+	void (*fire)(void *arg);
+	void *arg;
+};
+
+int watchdog_start(struct watchdog *w, struct event_base *base,
+		   uint32_t limit_ms, void (*fire)(void *), void *arg);
+void watchdog_feed(struct watchdog *w);
+/* From its fire function: not now, the clock starts again. */
+void watchdog_restart(struct watchdog *w);
+void watchdog_stop(struct watchdog *w);
 
 struct origin {
 	struct origin_config cfg;
+	struct event_base *base;
 	struct curlev *ev;
 	struct cache *cache;          /* NULL without --cache */
 	const struct source *fs;

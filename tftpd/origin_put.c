@@ -28,6 +28,7 @@ struct hput {
 	CURLcode rc;
 	long status;
 	struct src_wake wake;
+	struct watchdog silence;  /* --origin-timeout */
 	uint64_t t0;
 	char url[];
 };
@@ -42,6 +43,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 		p->paused = 1;
 		return CURL_READFUNC_PAUSE;
 	}
+	watchdog_feed(&p->silence);
 	size_t want = size * n < avail ? size * n : (size_t)avail;
 	ssize_t got = tftp_pread_full(p->fd, buf, want, p->sent);
 	if (got <= 0)
@@ -61,6 +63,7 @@ static void on_put_done(void *arg, CURL *e, CURLcode rc)
 {
 	struct hput *p = arg;
 	struct tftp_err err = {0};
+	watchdog_stop(&p->silence);
 	p->rc = rc;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &p->status);
 	curl_easy_cleanup(e);
@@ -81,8 +84,23 @@ static void on_put_done(void *arg, CURL *e, CURLcode rc)
 		p->wake.fn(p->wake.arg);
 }
 
+/* The origin took nothing and said nothing for --origin-timeout; while
+ * it waits for our client's next bytes, that is the client's time. */
+static void on_put_silence(void *arg)
+{
+	struct hput *p = arg;
+	CURL *e = p->easy;
+	if (p->paused && !p->finished) {
+		watchdog_restart(&p->silence);
+		return;
+	}
+	curlev_remove(p->o->ev, e);
+	on_put_done(p, e, CURLE_OPERATION_TIMEDOUT);
+}
+
 static void put_free(struct hput *p)
 {
+	watchdog_stop(&p->silence);
 	if (p->easy) {
 		curlev_remove(p->o->ev, p->easy); /* the origin sees it cut */
 		curl_easy_cleanup(p->easy);
@@ -128,7 +146,9 @@ int origin_put_begin(void *src, const struct src_request *rq, uint64_t need,
 	if (need)
 		curl_easy_setopt(p->easy, CURLOPT_INFILESIZE_LARGE,
 				 (curl_off_t)need);
-	if (curlev_add(o->ev, p->easy, on_put_done, p) < 0) {
+	if (curlev_add(o->ev, p->easy, on_put_done, p) < 0 ||
+	    watchdog_start(&p->silence, o->base, o->cfg.timeout_s * 1000u,
+			   on_put_silence, p) < 0) {
 		tftp_err_from_errno(ENOMEM, "", err);
 		put_free(p);
 		return -1;

@@ -3,6 +3,7 @@
 #include "origin_int.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "clock.h"
 #include "errmap.h"
 #include "net.h"
 #include "originurl.h"
@@ -54,9 +56,8 @@ void origin_easy_common(const struct origin *o, CURL *e, char *errbuf)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)o->cfg.connect_timeout_s);
-	/* No byte for timeout_s seconds: given up (a slow origin is fine). */
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)o->cfg.timeout_s);
+	/* Silence is the watchdog's (libcurl's low-speed limit averages
+	 * over seconds: a burst then a stall was given up seconds late). */
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "tftpd/" TFTP_VERSION);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	if (o->cfg.ca)
@@ -153,4 +154,56 @@ void origin_log_url(const struct origin *o, enum tftp_log_level lvl,
 	va_end(ap);
 	tftp_log_escape(url, strlen(url), shown, sizeof(shown));
 	tftp_logf(o->log, lvl, "origin %s %s: %s", method, shown, what);
+}
+
+static void watchdog_arm(struct watchdog *w, uint64_t ms)
+{
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000u),
+			     .tv_usec = (suseconds_t)((ms % 1000u) * 1000u)};
+	evtimer_add(w->ev, &tv);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct watchdog *w = arg;
+	uint64_t now = tftp_now_ms();
+	(void)fd;
+	(void)what;
+	if (now - w->last_ms >= w->limit_ms) {
+		w->fire(w->arg); /* may stop and free w */
+		return;
+	}
+	watchdog_arm(w, w->last_ms + w->limit_ms - now);
+}
+
+int watchdog_start(struct watchdog *w, struct event_base *base,
+		   uint32_t limit_ms, void (*fire)(void *), void *arg)
+{
+	w->limit_ms = limit_ms;
+	w->fire = fire;
+	w->arg = arg;
+	w->last_ms = tftp_now_ms();
+	w->ev = evtimer_new(base, on_watchdog, w);
+	if (!w->ev)
+		return -1;
+	watchdog_arm(w, limit_ms);
+	return 0;
+}
+
+void watchdog_feed(struct watchdog *w)
+{
+	w->last_ms = tftp_now_ms();
+}
+
+void watchdog_restart(struct watchdog *w)
+{
+	watchdog_feed(w);
+	watchdog_arm(w, w->limit_ms);
+}
+
+void watchdog_stop(struct watchdog *w)
+{
+	if (w->ev)
+		event_free(w->ev);
+	w->ev = NULL;
 }
