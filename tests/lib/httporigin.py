@@ -50,17 +50,7 @@ import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-try:
-    from tftptest import scaled
-except ImportError:  # standalone use
-    def scaled(seconds):
-        return seconds
-
-
-def free_tcp_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from tftptest import free_tcp_port, scaled
 
 
 def wait_port(host, port, timeout, proc=None):

@@ -440,6 +440,12 @@ class Client(Endpoint):
 
 # ---- the server -----------------------------------------------------------------
 
+def free_tcp_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def free_udp_port(host="127.0.0.1"):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(fam, socket.SOCK_DGRAM) as s:

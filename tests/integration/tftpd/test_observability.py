@@ -19,14 +19,9 @@ import unittest
 
 from interop import run_ours
 from tftptest import (DATA, ERROR, Client, Endpoint, TftpError, TftpdServer,
+                      free_tcp_port,
                       main, pack_ack, pack_error, pack_rrq, pattern, scaled,
                       wait_for)
-
-
-def free_tcp_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scrape(port):
