@@ -365,9 +365,34 @@ class Cache(OriginCase):
         self.assertTrue(os.path.exists(bodies[0][:-5] + ".meta"))
         self.assertTrue(re.fullmatch(r"[0-9a-f]+", os.path.basename(bodies[0])[:-5]))
         m = scrape(mport)
-        hit = 'tftpd_cache_lookups_total{result="hit"}'
-        if hit in m:  # only if the server has the metric
-            self.assertEqual(m[hit], 1)
+        # every GET was a miss: c.bin's and the harness's start-up probe's
+        self.assertEqual(m['tftp_cache_lookups_total{result="miss"}'],
+                         len(n.seen("GET")))
+        self.assertEqual(m['tftp_cache_lookups_total{result="hit"}'], 1)
+        self.assertEqual(m['tftp_origin_requests_total{method="GET",result="ok"}'], 1)
+        self.assertEqual(m['tftp_origin_bytes_total{direction="in"}'], len(data))
+
+    def test_least_recently_used_goes_first(self):
+        """--cache-size 100K holds two 40 KB files: after A, B, A again,
+        C evicts B (used least recently), not A; B is fetched again."""
+        n = self.nginx()
+        cache = self.tmpdir("cache-")
+        files = {k: pattern(40000, seed=20 + i) for i, k in enumerate("ABC")}
+        for k, d in files.items():
+            self.put_file(n, k, d)
+        srv = self.tftpd("--origin", n.url("/"), "--cache", cache,
+                         "--cache-size", "100K")
+        for k in "ABAC":
+            with srv.client() as c:
+                self.assertEqual(c.get(k).data, files[k])
+        kept = sorted(open(f, "rb").read() for f in files_under(cache)
+                      if f.endswith(".body"))
+        self.assertEqual(kept, sorted([files["A"], files["C"]]))
+        self.assertEqual([n.gets("/" + k) for k in "ABC"], [1, 1, 1])
+        with srv.client() as c:
+            self.assertEqual(c.get("B").data, files["B"])
+        self.assertEqual(n.gets("/B"), 2)
+        self.assertEqual(n.gets("/A"), 1)
 
     def test_ttl_0_revalidates_with_304(self):
         n = self.nginx()
