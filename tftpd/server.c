@@ -334,7 +334,10 @@ static void client_policy(struct server *srv, const struct arrival *a,
 	const struct tftpd_config *cfg = srv->cfg;
 	const struct sockaddr *peer = (const struct sockaddr *)&a->peer;
 	const struct clientmap_entry *e = clientmap_find(srv->cmap, peer);
-	if (cfg->client_root == TFTPD_CLIENT_ROOT_MAC) {
+	/* The hardware address, for --client-root mac or the origin URL's
+	 * {mac}. */
+	if (cfg->client_root == TFTPD_CLIENT_ROOT_MAC ||
+	    (cfg->origin_url && strstr(cfg->origin_url, "{mac}"))) {
 		if (neigh_mac(peer, w->mac, sizeof(w->mac)) == 0)
 			req->client_mac = w->mac;
 		else

@@ -20,6 +20,7 @@ import tempfile
 import time
 import unittest
 
+from httporigin import Nginx
 from peers import enter_own_netns, new_netns, run
 from tftptest import (ACK, ERROR, OACK, Client, Endpoint, Inotify, TftpError,
                       TftpdServer, main, pack_data, pack_wrq, pattern,
@@ -322,6 +323,27 @@ class ClientRootMac(unittest.TestCase):
     def test_hardware_address_directory_ipv6(self):
         with TftpdServer("--client-root", "mac", host="::", probe=False) as srv:
             self._serve(srv, "fd98::1")
+
+    def test_origin_url_with_the_hardware_address(self):
+        """--origin http://.../{mac}/{file}: the client's own file from
+        the origin; a client with no hardware address (loopback) gets
+        ERROR 1 and the origin no request."""
+        www = tempfile.mkdtemp(prefix="mac-www-")
+        self.addCleanup(shutil.rmtree, www, True)
+        os.makedirs(os.path.join(www, self.DIR))
+        with open(os.path.join(www, self.DIR, "pxelinux.cfg"), "wb") as f:
+            f.write(b"this machine's menu, from the origin")
+        with Nginx(www, dav=False) as n, \
+                TftpdServer("--origin", n.url("/{mac}/{file}"), "--origin-only",
+                            host="0.0.0.0", probe=False) as srv:
+            wait_for(lambda: "serving" in srv.log(), 10, "tftpd to start")
+            self.assertEqual(self.fetch("10.98.0.1", srv.port, "pxelinux.cfg"),
+                             b"this machine's menu, from the origin")
+            before = len(n.seen("GET"))
+            with self.assertRaises(TftpError) as e:
+                get(srv, "pxelinux.cfg")
+            self.assertEqual(e.exception.code, 1)
+            self.assertEqual(len(n.seen("GET")), before)
 
     def _serve(self, srv, addr):
         srv.write(self.DIR + "/pxelinux.cfg", b"this machine's menu")
