@@ -36,8 +36,9 @@ round, in turns (each round starts with the next one):
 
 Every tftpd runs with --metrics (all alike); its cache lookups (miss,
 joined, hit) tell the clients that joined the one fetch from those that
-came after it. A fetch ends when the body is in: a request after that
-starts a new GET without --cache (and is a cache hit with it).
+came after it. A body just fetched is shared while any transfer still
+reads it; a request after the last one has finished starts a new GET
+without --cache (and is a cache hit with it).
 
 Medians over the rounds, the ratios origin/local, and the issue's goals
 (one GET per cold storm; warm cache within 20% of the local root) marked
