@@ -405,10 +405,60 @@ static void sender_start_data(struct tftp_xfer *x, uint64_t now)
 	send_window(x, now, 0);
 }
 
+/* Whether an ACK that leaves blocks in flight shows a hole. A receiver
+ * ACKs at the end of each of its windows: some (ours, RFC 7440's) count
+ * them again from where they last reported a hole, others (many
+ * firmwares) from their first ACK for good. An ACK a whole number of
+ * windows after either is a window's end: the window slides (going back
+ * would resend blocks already on their way, and a receiver that ACKs
+ * every repeated block would answer each with an ACK that looked like
+ * the next hole). Any other points at a hole. */
+static int shows_hole(const struct tftp_xfer *x, uint64_t n)
+{
+	return (n - x->phase_first) % x->window != 0 &&
+	       (n - x->phase_hole) % x->window != 0;
+}
+
+/* Resend from the hole at base; a receiver that counts its windows
+ * from its report of the hole now does so from base - 1. */
+static void go_back(struct tftp_xfer *x, uint64_t now)
+{
+	x->phase_hole = x->base - 1u;
+	x->hole = x->base;
+	x->next = x->base;
+	send_window(x, now, 1);
+	x->resent_to = x->next - 1u;
+	x->resent_at = now;
+}
+
+/* Whether an ACK for n is what a go-back's blocks draw when they arrive
+ * twice: a receiver that ACKs every repeated block answers each one it
+ * had with an ACK of the last block resent, within a round trip or two.
+ * Taken for a hole just past them, it resent the next window at once,
+ * and that window's repeats the one after, for the rest of the file. A
+ * hole really there is left to the timer. */
+static int echo_of_resend(const struct tftp_xfer *x, uint64_t n, uint64_t now)
+{
+	uint64_t echo = 2u * (uint64_t)x->srtt_ms + 1u;
+	return x->resent_to && n == x->resent_to && now - x->resent_at <= echo;
+}
+
+/* A repeated ACK: in lockstep nothing (Sorcerer's Apprentice, RFC 1123
+ * 4.2.3.1: only the timer resends); with blocks of a window in flight, a
+ * receiver repeating itself sees blocks past a hole at base, which is
+ * resent at once, once: every block past the hole draws another repeat
+ * (if the resent block is lost too, the timer resends it). */
+static void sender_dup_ack(struct tftp_xfer *x, uint64_t now)
+{
+	x->stats.duplicates++;
+	if (x->window <= 1 || x->collapsed || x->next <= x->base ||
+	    x->hole == x->base || echo_of_resend(x, x->base - 1u, now))
+		return;
+	go_back(x, now);
+}
+
 /* An ACK for block n acknowledges every block up to n (RFC 7440); the wire
- * number is mapped into the window in flight. A repeated ACK never causes a
- * retransmission (Sorcerer's Apprentice, RFC 1123 4.2.3.1): only the timer
- * does. */
+ * number is mapped into the window in flight. */
 static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
 {
 	uint64_t acked = x->base - 1u;
@@ -418,7 +468,7 @@ static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
 	if (n > x->hi_sent)
 		return; /* not sent yet: stale or bogus */
 	if (n == acked) {
-		x->stats.duplicates++;
+		sender_dup_ack(x, now);
 		return;
 	}
 	/* Karn: a burst that repeated blocks gives no sample, unless this ACK
@@ -432,19 +482,30 @@ static void sender_ack(struct tftp_xfer *x, uint16_t wire, uint64_t now)
 	if (x->sent_retx)
 		unwind_backoff(x);
 	rtt_sample(x, now);
+	if (!x->acked_any)
+		x->phase_first = x->phase_hole = n;
 	x->acked_any = 1;
-	x->collapsed = 0;
 	heard(x, now);
 	x->base = n + 1u;
 	if (x->last && n >= x->last) {
 		finish(x, TFTP_XS_DONE, now);
 		return;
 	}
-	int gap = x->next > x->base;
-	if (n >= x->next)
-		gap = 0; /* a collapsed window: the peer holds more than we resent */
-	x->next = x->base; /* go back to the first unacknowledged block */
-	send_window(x, now, gap);
+	int collapsed = x->collapsed;
+	x->collapsed = 0;
+	if (x->next < x->base)
+		x->next = x->base; /* the peer holds more than we resent */
+	if (collapsed && x->next > x->base) {
+		/* After a timeout the blocks past the one resent are not in
+		 * flight any more (the peer was silent). */
+		x->next = x->base;
+		send_window(x, now, 1);
+	} else if (x->next > x->base && n < x->hi_sent && shows_hole(x, n) &&
+		   !echo_of_resend(x, n, now)) {
+		go_back(x, now);
+	} else {
+		send_window(x, now, 0);
+	}
 }
 
 /* ---- receiver ------------------------------------------------------------ */
@@ -571,8 +632,10 @@ static void receiver_data(struct tftp_xfer *x, uint16_t wire,
 	} else if (delta <= x->window) {
 		/* A gap: something before this block was lost. ACK what we
 		 * have, once, so the sender restarts there (RFC 7440). */
-		if (!x->gap_acked) {
-			x->gap_acked = 1;
+		if (x->gap_acked < 2) {
+			/* Twice: a sender takes a repeated ACK for a loss, a
+			 * single one may be its window's end. */
+			x->gap_acked++;
 			x->since_ack = 0;
 			send_ack(x, x->expected - 1u);
 			x->stats.retransmits++;

@@ -165,7 +165,7 @@ struct tftp_xfer {
 	/* Receiver: the next block wanted; blocks < expected are written. */
 	uint64_t expected;
 	uint32_t since_ack;         /* in-order blocks since the last ACK sent */
-	int gap_acked;              /* a gap ACK was sent and nothing came since */
+	int gap_acked;              /* gap ACKs sent since the last progress (2 at most) */
 	int dup_acked;              /* a duplicate was re-ACKed since progress */
 	uint64_t file_off;          /* receiver: next write offset */
 	int final_seen;
@@ -186,6 +186,11 @@ struct tftp_xfer {
 	enum tftp_xfer_end end;     /* why it finished (NONE while running) */
 	int acked_any;              /* sender: the peer has acknowledged something */
 	uint64_t hi_sent;           /* sender: highest block sent so far */
+	uint64_t hole;              /* sender: the last go-back's first block; */
+	uint64_t resent_to;         /* it resent up to here, */
+	uint64_t resent_at;         /* at this time */
+	uint64_t phase_first;       /* sender: the peer's first ACK, and the */
+	uint64_t phase_hole;        /* last before a hole: its windows' ends */
 	uint64_t sample_from;       /* sender: first block the last burst sent for
 	                             * the first time (0: none); an ACK at or past
 	                             * it times that burst unambiguously (Karn) */

@@ -1230,6 +1230,91 @@ START_TEST(async_flush_holds_final_ack)
 }
 END_TEST
 
+/* The block numbers of the DATA packets captured from index from on. */
+static void data_blocks(const struct capture *c, size_t from, uint16_t *out,
+			size_t *n)
+{
+	*n = 0;
+	for (size_t i = from; i < c->n && i < 64; i++)
+		if (tftp_get16(c->pkts[i]) == TFTP_OP_DATA)
+			out[(*n)++] = tftp_get16(c->pkts[i] + 2);
+}
+
+/* Windows of 4 to a receiver that ACKs every block past a hole and every
+ * repeated block (a firmware habit): the hole is resent at once, once;
+ * the repeats its resend draws resend nothing; and an ACK at the end of
+ * the receiver's own window (counted from its first ACK, not from the
+ * hole) slides the window instead of resending what is in flight. */
+START_TEST(hole_resent_once_and_window_slides)
+{
+	static uint8_t src[40 * 512];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_opts acc = ask_opts(512, 4, 0);
+	struct tftp_xfer x;
+	uint16_t b[64];
+	size_t n;
+	server_sender(&x, &c, &acc);
+	tftp_xfer_start(&x, 0);
+	feed_ack(&x, 0, 1);   /* DATA 1-4 */
+	feed_ack(&x, 4, 2);   /* DATA 5-8; 6 is lost */
+	size_t mark = c.n;
+	feed_ack(&x, 5, 3);   /* 7 arrived past the hole: resend 6.. */
+	data_blocks(&c, mark, b, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(b[0], 6);
+	ck_assert_uint_eq(b[3], 9);
+	mark = c.n;
+	feed_ack(&x, 5, 3);   /* 8 past the hole too */
+	feed_ack(&x, 5, 3);   /* the first 7 and 8 of the resend, seen twice */
+	ck_assert_uint_eq(c.n, mark);
+	feed_ack(&x, 8, 4);   /* the receiver's window end: 9 is on its way */
+	data_blocks(&c, mark, b, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(b[0], 10);
+	ck_assert_uint_eq(b[2], 12);
+	mark = c.n;
+	feed_ack(&x, 9, 4);   /* 9 arrived twice: progress, and a repeat */
+	feed_ack(&x, 9, 4);
+	data_blocks(&c, mark, b, &n);
+	ck_assert_uint_eq(n, 1); /* the window slid by one: 13, nothing again */
+	ck_assert_uint_eq(b[0], 13);
+	mark = c.n;
+	feed_ack(&x, 12, 5);
+	data_blocks(&c, mark, b, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(b[0], 14);
+	ck_assert_uint_eq(tftp_xfer_stats(&x)->retransmits, 3); /* 6, 7, 8 */
+	tftp_xfer_free(&x);
+}
+END_TEST
+
+/* A repeated ACK while a window is in flight: the hole at its first
+ * block is resent at once; more repeats of it resend nothing. In
+ * lockstep a repeat never resends (Sorcerer's Apprentice). */
+START_TEST(repeated_ack_resends_the_hole_once)
+{
+	static uint8_t src[40 * 512];
+	struct capture c = {.src = src, .srclen = sizeof(src)};
+	struct tftp_opts acc = ask_opts(512, 4, 0);
+	struct tftp_xfer x;
+	uint16_t b[64];
+	size_t n;
+	server_sender(&x, &c, &acc);
+	tftp_xfer_start(&x, 0);
+	feed_ack(&x, 0, 1);   /* DATA 1-4; 1 is lost */
+	size_t mark = c.n;
+	feed_ack(&x, 0, 2);   /* 2 arrived past it */
+	data_blocks(&c, mark, b, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(b[0], 1);
+	mark = c.n;
+	for (int i = 0; i < 5; i++)
+		feed_ack(&x, 0, 2);
+	ck_assert_uint_eq(c.n, mark);
+	tftp_xfer_free(&x);
+}
+END_TEST
+
 static Suite *xfer_suite(void)
 {
 	Suite *s = suite_create("xfer");
@@ -1273,6 +1358,8 @@ static Suite *xfer_suite(void)
 	tcase_add_test(tc, netascii_final_cr_counts_against_limit);
 	tcase_add_test(tc, starved_sender_waits_and_resumes);
 	tcase_add_test(tc, async_flush_holds_final_ack);
+	tcase_add_test(tc, hole_resent_once_and_window_slides);
+	tcase_add_test(tc, repeated_ack_resends_the_hole_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
