@@ -66,37 +66,12 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import OurServer, free_tcp_port, rotate  # noqa: E402
+from run import OurServer, ensure_build, free_tcp_port, rotate  # noqa: E402
+from storm import run_loadgen  # noqa: E402
 
 MiB = 1 << 20
 NGINX = "/usr/sbin/nginx"
 TTL = 86400            # the warm cache is never revalidated during the run
-
-
-# ---- the load -----------------------------------------------------------
-
-FIELDS = ("ok", "failed", "seconds", "p50", "p99", "max", "timeouts",
-          "amplification")
-
-
-def storm_loadgen(build, root, port, clients, name, opts, timeout):
-    """One storm by bench/loadgen, as bench/storm.py runs it: every client
-    at once, each on an address of its own (-A), a 1 s timeout; the
-    RESULT line's figures, or None and why."""
-    argv = [os.path.join(build, "bench", "loadgen"), "-d", root, "-n", "1",
-            "-f", name, "-c", str(clients), "-t", str(clients),
-            "-T", "1000", "-A"] + opts + ["127.0.0.1:%d" % port]
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, "did not finish in %d s" % timeout
-    m = re.search(r"RESULT (.*)", p.stdout)
-    if not m:
-        return None, (p.stdout + p.stderr)[-300:]
-    kv = dict(x.split("=") for x in m.group(1).split())
-    errs = sorted(set(re.findall(r"failed: (.*)", p.stderr)))
-    return {k: float(kv[k]) for k in FIELDS}, "; ".join(errs[:3])
 
 
 # ---- the origin -----------------------------------------------------------
@@ -351,7 +326,7 @@ class Bench:
         """One storm against srv; its figures under (storm, variant)."""
         n = self.a.clients
         before = self.lookups(srv) if origin else {}
-        r, why = storm_loadgen(self.build, self.www, srv.port, n, name,
+        r, why = run_loadgen(self.build, self.www, srv.port, n, name,
                                opts, self.storm_timeout)
         alive = self.alive(srv, "storm %s" % variant)
         gets = self.nginx.gets(name) if origin else []
@@ -713,11 +688,7 @@ def main():
             a.size_mib = 4
     if a.rounds < 1 or a.clients < 1 or a.size_mib < 1:
         ap.error("--rounds, --clients and --size-mib must be at least 1")
-    if not os.path.exists(os.path.join(a.build, "build.ninja")):
-        subprocess.run(["meson", "setup", a.build, "--buildtype=release"],
-                       cwd=TOP, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["ninja", "-C", a.build], check=True,
-                   stdout=subprocess.DEVNULL)
+    ensure_build(a.build)
     b = Bench(a)
     try:
         b.run()

@@ -102,6 +102,15 @@ class AtftpdServer(PeerServer):
                 "--verbose=1", "--maxthread", "4000", self.root]
 
 
+def ensure_build(build):
+    """Set up (release) or bring up to date the build a run measures."""
+    if not os.path.exists(os.path.join(build, "build.ninja")):
+        subprocess.run(["meson", "setup", build, "--buildtype=release"],
+                       cwd=TOP, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["ninja", "-C", build], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 # ---- process accounting -------------------------------------------------
 
 def _children(pid):
@@ -970,12 +979,7 @@ def main():
     args = ap.parse_args()
     if args.quick and "--rounds" not in " ".join(sys.argv):
         args.rounds = 1
-    # Build (or bring up to date) the release build the run measures.
-    if not os.path.exists(os.path.join(args.build, "build.ninja")):
-        subprocess.run(["meson", "setup", args.build, "--buildtype=release"],
-                       cwd=TOP, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["ninja", "-C", args.build], check=True,
-                   stdout=subprocess.DEVNULL)
+    ensure_build(args.build)
     b = Bench(args)
     try:
         b.run()
