@@ -55,6 +55,8 @@ void origin_easy_common(const struct origin *o, CURL *e, char *errbuf)
 	/* Redirects are followed by hand, only within the origin. */
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Straight to the origin: no proxy from the environment. */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)o->cfg.connect_timeout_s);
 	/* Silence is the watchdog's (libcurl's low-speed limit averages
 	 * over seconds: a burst then a stall was given up seconds late). */

@@ -167,6 +167,20 @@ class OriginCase(unittest.TestCase):
 # ---- nginx as the origin -------------------------------------------------------------
 
 class FromNginx(OriginCase):
+    def test_no_proxy_from_the_environment(self):
+        """Requests go to the origin itself, whatever http_proxy says (a
+        proxy there is a closed port: through it, nothing would come)."""
+        n = self.nginx()
+        data = pattern(30000, seed=31)
+        self.put_file(n, "p.bin", data)
+        dead = "http://127.0.0.1:%d" % free_tcp_port()
+        srv = self.tftpd("--origin", n.url("/"), env={
+            "http_proxy": dead, "HTTP_PROXY": dead, "https_proxy": dead,
+            "ALL_PROXY": dead, "all_proxy": dead})
+        with srv.client() as c:
+            self.assertEqual(c.get("p.bin").data, data)
+        self.assertEqual(n.gets("/p.bin"), 1)
+
     def test_fetched_byte_exact(self):
         n = self.nginx()
         data = pattern(300000, seed=1)
