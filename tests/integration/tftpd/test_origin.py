@@ -166,6 +166,27 @@ class OriginCase(unittest.TestCase):
 
 # ---- nginx as the origin -------------------------------------------------------------
 
+class CommandLine(unittest.TestCase):
+    def test_usage_errors(self):
+        """Each a one-line message and exit status 64, before any socket."""
+        cases = [
+            (["--cache", "/tmp/c"], "need --origin"),
+            (["--origin", "ftp://x/"], "must start with http:// or https://"),
+            (["--origin", "http://a b/"], "spaces or control characters"),
+            (["--origin", "http://x/", "--origin-put", "-w"], "excludes -w"),
+            (["--origin", "http://x/", "--cache-ttl", "5"], "need --cache"),
+            (["--origin", "http://x/", "--origin-timeout", "0"], "--origin-timeout"),
+        ]
+        for argv, want in cases:
+            with self.subTest(argv=argv):
+                p = subprocess.run([os.environ["TFTPD"], "-r", "/tmp", "-a",
+                                    "127.0.0.1:1"] + argv, capture_output=True,
+                                   text=True, timeout=scaled(10))
+                self.assertEqual(p.returncode, 64, p.stderr)
+                self.assertIn(want, p.stderr)
+                self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+
 class FromNginx(OriginCase):
     def test_no_proxy_from_the_environment(self):
         """Requests go to the origin itself, whatever http_proxy says (a
