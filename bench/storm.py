@@ -262,7 +262,10 @@ def goals(say, plan, impls, res):
         if key in "gh":
             continue
         if key in "bcd":
-            peers = [med(res.get((key, l), []), "seconds") for l, _ in impls[1:]]
+            # a peer's storm counts only where every client got the file
+            peers = [med([(r, w) for r, w in res.get((key, l), [])
+                          if r and r["failed"] == 0], "seconds")
+                     for l, _ in impls[1:]]
             peers = [p for p in peers if p]
             best = min(peers) if peers else None
             m = med(runs, "seconds")
@@ -277,8 +280,13 @@ def goals(say, plan, impls, res):
         mark(p99 <= 2 * p50, "(%s) p99 <= 2 x p50 (no client starved): "
              "%.2f s vs %.2f s" % (key, p99, p50))
         gen = med(runs, "gen")
-        mark(gen < 0.9, "(%s) the generator is not the bottleneck: it used "
-             "%.0f%% of a core" % (key, 100 * gen))
+        if key == "a":
+            # (a)'s goal: as fast as the generator can go
+            mark(gen >= 0.85, "(a) at the generator's own ceiling: it used "
+                 "%.0f%% of a core" % (100 * gen))
+        else:
+            mark(gen < 0.9, "(%s) the generator is not the bottleneck: it "
+                 "used %.0f%% of a core" % (key, 100 * gen))
     lossy, clean = res.get(("g", ours)), res.get(("h", ours))
     if lossy and clean and med(lossy, "seconds") and med(clean, "seconds"):
         keep = med(clean, "seconds") / med(lossy, "seconds")
