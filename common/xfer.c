@@ -138,11 +138,38 @@ static void set_deadline(struct tftp_xfer *x, uint64_t now, uint64_t wait)
 		x->deadline = now;
 }
 
+/* A window in flight whose last block is lost draws no ACK at all: the
+ * receiver waits for the end of its window, and the sender for its ACK,
+ * until the retransmit timeout (a hole earlier in the window shows in the
+ * blocks after it, this one does not). So once the ACK is overdue, two
+ * round trips (2 ms at least) after the window went out, its newest block
+ * is sent once more (a tail loss probe, as TCP's): if it was the one
+ * lost, the window's ACK follows; if not, the receiver's answer to a
+ * repeat shows where it is. Only when that comes before the timeout. */
+#define PROBE_MIN_MS 2u
+
+static void arm_probe(struct tftp_xfer *x, uint64_t now)
+{
+	uint64_t pto = 2u * (uint64_t)x->srtt_ms + 1u;
+	if (pto < PROBE_MIN_MS)
+		pto = PROBE_MIN_MS;
+	x->probe_due = 0;
+	if (x->cfg.role != TFTP_ROLE_SENDER || x->window <= 1 ||
+	    !x->acked_any || x->collapsed || x->next <= x->base + 1u ||
+	    now + pto >= x->deadline)
+		return;
+	x->probe_due = 1;
+	x->rto_deadline = x->deadline;
+	x->deadline = now + pto;
+}
+
 static void arm(struct tftp_xfer *x, uint64_t now, int retx)
 {
 	x->sent_at = now;
 	x->sent_retx = retx;
 	set_deadline(x, now, wait_ms(x));
+	if (x->state == TFTP_XS_SENDING)
+		arm_probe(x, now);
 }
 
 /* srtt + 4 rttvar (RFC 6298), but never less than 1.5 srtt: a steady
@@ -924,6 +951,17 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms)
 		return;
 	if (x->state == TFTP_XS_DALLY) {
 		finish(x, TFTP_XS_DONE, x->stats.end_ms);
+		return;
+	}
+	if (x->probe_due && x->state == TFTP_XS_SENDING) {
+		x->probe_due = 0;
+		x->deadline = x->rto_deadline;
+		long r = send_block(x, x->next - 1u); /* sent once: readable */
+		if (r < 0 && r != TFTP_IO_AGAIN) {
+			fail_send(x, x->err.code, x->err.msg, now_ms);
+			return;
+		}
+		x->stats.retransmits++;
 		return;
 	}
 	if (now_ms - x->heard_at >= tftp_xfer_give_up_ms(x)) {

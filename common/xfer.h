@@ -189,6 +189,8 @@ struct tftp_xfer {
 	uint64_t hole;              /* sender: the last go-back's first block; */
 	uint64_t resent_to;         /* it resent up to here, */
 	uint64_t resent_at;         /* at this time */
+	int probe_due;              /* sender: deadline is a tail loss probe's; */
+	uint64_t rto_deadline;      /* the retransmit timeout's, after it */
 	uint64_t phase_first;       /* sender: the peer's first ACK, and the */
 	uint64_t phase_hole;        /* last before a hole: its windows' ends */
 	uint64_t sample_from;       /* sender: first block the last burst sent for
