@@ -238,6 +238,24 @@ def report(say, plan, impls, res):
     goals(say, plan, impls, res)
 
 
+def compare_peers(say, mark, key, runs, impls, res):
+    """(b), (c), (d): at least 3x better than the best peer; a peer's storm
+    counts only where every client got the file."""
+    if not any(res.get((key, l)) for l, _ in impls[1:]):
+        say("  [n/a] (%s) makespan against the peers: they were not run "
+            "(--peer-rounds 0)" % key)
+        return
+    peers = [med([(r, w) for r, w in res.get((key, l), [])
+                  if r and r["failed"] == 0], "seconds") for l, _ in impls[1:]]
+    peers = [p for p in peers if p]
+    best = min(peers) if peers else None
+    m = med(runs, "seconds")
+    mark(best is not None and best >= 3 * m,
+         "(%s) makespan at least 3x better than the best peer: %.2f s vs %s"
+         % (key, m, "%.2f s (%.1fx)" % (best, best / m) if best
+            else "no peer finished"))
+
+
 def goals(say, plan, impls, res):
     """Issue 19's goals, each met or not, from the medians above."""
     ours = impls[0][0]
@@ -262,17 +280,7 @@ def goals(say, plan, impls, res):
         if key in "gh":
             continue
         if key in "bcd":
-            # a peer's storm counts only where every client got the file
-            peers = [med([(r, w) for r, w in res.get((key, l), [])
-                          if r and r["failed"] == 0], "seconds")
-                     for l, _ in impls[1:]]
-            peers = [p for p in peers if p]
-            best = min(peers) if peers else None
-            m = med(runs, "seconds")
-            mark(best is not None and best >= 3 * m,
-                 "(%s) makespan at least 3x better than the best peer: "
-                 "%.2f s vs %s" % (key, m, "%.2f s (%.1fx)" % (best, best / m)
-                                   if best else "no peer finished"))
+            compare_peers(say, mark, key, runs, impls, res)
         if key in "bce":
             amp = med(runs, "amplification")
             mark(amp <= 1.1, "(%s) amplification <= 1.1: %.3f" % (key, amp))
