@@ -956,6 +956,10 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms)
 	if (x->probe_due && x->state == TFTP_XS_SENDING) {
 		x->probe_due = 0;
 		x->deadline = x->rto_deadline;
+		if (now_ms >= x->deadline) {
+			tftp_xfer_tick(x, now_ms); /* late: the timeout's turn */
+			return;
+		}
 		long r = send_block(x, x->next - 1u); /* sent once: readable */
 		if (r < 0 && r != TFTP_IO_AGAIN) {
 			fail_send(x, x->err.code, x->err.msg, now_ms);

@@ -44,7 +44,7 @@ static int status_line(struct http_head *h, const char *line, size_t len)
 			return 1;
 		code = code * 10 + (line[k] - '0');
 	}
-	if (i + 4 < len && line[i + 4] != ' ')
+	if ((i + 4 < len && line[i + 4] != ' ') || code < 100)
 		return 1;
 	http_head_reset(h); /* a new head: after a 1xx, or a redirect's */
 	h->status = code;
