@@ -420,8 +420,12 @@ class Cache(OriginCase):
         for k in "ABAC":
             with srv.client() as c:
                 self.assertEqual(c.get(k).data, files[k])
-        kept = sorted(open(f, "rb").read() for f in files_under(cache)
-                      if f.endswith(".body"))
+        kept = []
+        for f in files_under(cache):
+            if f.endswith(".body"):
+                with open(f, "rb") as fh:
+                    kept.append(fh.read())
+        kept.sort()
         self.assertEqual(kept, sorted([files["A"], files["C"]]))
         self.assertEqual([n.gets("/" + k) for k in "ABC"], [1, 1, 1])
         with srv.client() as c:
