@@ -66,7 +66,8 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import OurServer, ensure_build, free_tcp_port, rotate  # noqa: E402
+from run import (OurServer, ensure_build, free_tcp_port, rotate,  # noqa: E402
+                 write_results)
 from storm import run_loadgen  # noqa: E402
 
 MiB = 1 << 20
@@ -653,13 +654,8 @@ class Bench:
         s()
 
     def save(self):
-        os.makedirs(self.a.out, exist_ok=True)
-        name = self.started.strftime("%Y-%m-%d-%H%M") + \
-            ("-origin-quick.txt" if self.a.quick else "-origin.txt")
-        path = os.path.join(self.a.out, name)
-        with open(path, "w") as f:
-            f.write("\n".join(self.lines) + "\n")
-        print("written to %s" % os.path.relpath(path, TOP))
+        write_results(self.a.out, self.started,
+                      "-origin-quick" if self.a.quick else "-origin", self.lines)
 
     def cleanup(self):
         shutil.rmtree(self.work, ignore_errors=True)

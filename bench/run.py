@@ -102,6 +102,16 @@ class AtftpdServer(PeerServer):
                 "--verbose=1", "--maxthread", "4000", self.root]
 
 
+def write_results(out, started, suffix, lines):
+    """lines into OUT/YYYY-MM-DD-HHMM<suffix>.txt (the run's start)."""
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, started.strftime("%Y-%m-%d-%H%M") + suffix + ".txt")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("written to %s" % os.path.relpath(path, TOP))
+    return path
+
+
 def ensure_build(build):
     """Set up (release) or bring up to date the build a run measures."""
     if not os.path.exists(os.path.join(build, "build.ninja")):
@@ -938,13 +948,8 @@ class Bench:
         s()
 
     def save(self):
-        os.makedirs(self.args.out, exist_ok=True)
-        name = self.started.strftime("%Y-%m-%d-%H%M") + \
-            ("-quick" if self.args.quick else "") + ".txt"
-        path = os.path.join(self.args.out, name)
-        with open(path, "w") as f:
-            f.write("\n".join(self.lines) + "\n")
-        print("written to %s" % os.path.relpath(path, TOP))
+        write_results(self.args.out, self.started,
+                      "-quick" if self.args.quick else "", self.lines)
 
     def cleanup(self):
         shutil.rmtree(self.work, ignore_errors=True)

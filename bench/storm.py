@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from peers import Dnsmasq, enter_own_netns  # noqa: E402
 from run import (AtftpdServer, CpuMeter, HpaServer, OurServer,  # noqa: E402
-                 ensure_build)
+                 ensure_build, write_results)
 
 MiB = 1 << 20
 
@@ -170,8 +170,9 @@ def main():
     def say(line=""):
         print(line, flush=True)
         out.append(line)
+    started = datetime.datetime.utcnow()
     say("storm benchmark %s UTC, %d round(s)%s%s" % (
-        datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"), a.rounds,
+        started.strftime("%Y-%m-%d %H:%M"), a.rounds,
         "" if a.peer_rounds is None else
         " (the peers in the first %d)" % a.peer_rounds,
         " (quick)" if a.quick else ""))
@@ -199,12 +200,7 @@ def main():
         for _, s in impls:
             s.stop()
     report(say, plan, impls, res)
-    os.makedirs(a.out, exist_ok=True)
-    name = datetime.datetime.utcnow().strftime("%Y-%m-%d-%H%M") + \
-        ("-storm-quick.txt" if a.quick else "-storm.txt")
-    with open(os.path.join(a.out, name), "w") as f:
-        f.write("\n".join(out) + "\n")
-    print("written to", os.path.join(a.out, name))
+    write_results(a.out, started, "-storm-quick" if a.quick else "-storm", out)
     return 0
 
 
@@ -298,10 +294,11 @@ def goals(say, plan, impls, res):
     lossy, clean = res.get(("g", ours)), res.get(("h", ours))
     if lossy and clean and med(lossy, "seconds") and med(clean, "seconds"):
         keep = med(clean, "seconds") / med(lossy, "seconds")
+        size = plan["g"][1] * MiB / 1e6
         mark(keep >= 0.5, "(g/h) 1%% loss keeps >= 50%% of the lossless "
              "throughput: %.0f%% (%.0f vs %.0f MB/s)" % (
-                 100 * keep, 64 * MiB / 1e6 / med(lossy, "seconds"),
-                 64 * MiB / 1e6 / med(clean, "seconds")))
+                 100 * keep, size / med(lossy, "seconds"),
+                 size / med(clean, "seconds")))
 
 
 if __name__ == "__main__":
