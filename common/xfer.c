@@ -397,6 +397,20 @@ static void send_window(struct tftp_xfer *x, uint64_t now, int retx)
 	arm(x, now, retx);
 }
 
+/* Block b once more (it was sent once, so its bytes are there: a source
+ * that still says TFTP_IO_AGAIN has slipped, and the block waits). -1
+ * if the transfer failed. */
+static int resend_block(struct tftp_xfer *x, uint64_t b, uint64_t now)
+{
+	long r = send_block(x, b);
+	if (r < 0 && r != TFTP_IO_AGAIN) {
+		fail_send(x, x->err.code, x->err.msg, now);
+		return -1;
+	}
+	x->stats.retransmits++;
+	return 0;
+}
+
 /* After a timeout: the window shrinks to its first block until an ACK
  * comes (as TCP's after an RTO), so a peer that went silent is not sent
  * whole windows again and again. The newest block sent goes too: a
@@ -408,16 +422,9 @@ static void resend_collapsed(struct tftp_xfer *x, uint64_t now)
 	uint64_t blocks[2] = {x->base, x->hi_sent};
 	size_t n = x->hi_sent > x->base ? 2u : 1u;
 	x->collapsed = 1;
-	for (size_t i = 0; i < n; i++) {
-		long len = send_block(x, blocks[i]);
-		if (len == TFTP_IO_AGAIN)
-			continue; /* sent once, so readable: a host's slip */
-		if (len < 0) {
-			fail_send(x, x->err.code, x->err.msg, now);
+	for (size_t i = 0; i < n; i++)
+		if (resend_block(x, blocks[i], now) < 0)
 			return;
-		}
-		x->stats.retransmits++;
-	}
 	x->next = x->base + 1u;
 	x->sample_from = 0;
 	arm(x, now, 1);
@@ -658,7 +665,7 @@ static void receiver_data(struct tftp_xfer *x, uint16_t wire,
 		receiver_in_order(x, data, len, now);
 	} else if (delta <= x->window) {
 		/* A gap: something before this block was lost. ACK what we
-		 * have, once, so the sender restarts there (RFC 7440). */
+		 * have, so the sender restarts there (RFC 7440). */
 		if (x->gap_acked < 2) {
 			/* Twice: a sender takes a repeated ACK for a loss, a
 			 * single one may be its window's end. */
@@ -960,12 +967,7 @@ void tftp_xfer_tick(struct tftp_xfer *x, uint64_t now_ms)
 			tftp_xfer_tick(x, now_ms); /* late: the timeout's turn */
 			return;
 		}
-		long r = send_block(x, x->next - 1u); /* sent once: readable */
-		if (r < 0 && r != TFTP_IO_AGAIN) {
-			fail_send(x, x->err.code, x->err.msg, now_ms);
-			return;
-		}
-		x->stats.retransmits++;
+		(void)resend_block(x, x->next - 1u, now_ms);
 		return;
 	}
 	if (now_ms - x->heard_at >= tftp_xfer_give_up_ms(x)) {
